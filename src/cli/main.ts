@@ -1,0 +1,2 @@
+import { version } from '../version.ts';
+process.stdout.write(`${version}\n`);

@@ -1,0 +1,71 @@
+// The configuration after loading: defaults applied, `${VAR}` expanded, units normalised (durations in
+// ms, rates as tokens per window), routes compiled. Everything else reads this, never raw YAML.
+import type { Action, Route } from '../types.ts';
+
+export type ModelProvider = 'ollama' | 'openai' | 'auto';
+
+export interface ModelConfig {
+  readonly provider: ModelProvider;
+  /** Base URL as written (e.g. http://127.0.0.1:11434 or http://localhost:8000/v1). */
+  readonly endpoint: string;
+  /** Model name; empty means "the first model the endpoint lists" (OpenAI-style proxies often have one). */
+  readonly model: string;
+  readonly apiKey: string | undefined;
+  readonly maxTokens: number;
+  readonly temperature: number;
+  /** Whole-request timeout in ms. */
+  readonly timeoutMs: number;
+}
+
+export interface RateLimit {
+  /** Tokens per window; the bucket refills continuously at limit/windowMs. */
+  readonly limit: number;
+  readonly windowMs: number;
+  /** As written ("100/min"), for messages. */
+  readonly text: string;
+}
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface WebSocketAdapterConfig {
+  readonly enabled: boolean;
+  readonly listen: ListenAddress;
+  /** WebSocket path (default /ws). */
+  readonly path: string;
+}
+
+export interface Config {
+  /** The file the config came from, or null when running on built-in defaults. */
+  readonly file: string | null;
+  readonly system: {
+    readonly name: string;
+    readonly timezone: string;
+    readonly maxConcurrency: number;
+    /** Absolute path of the data folder (SQLite database lives here). */
+    readonly dataDir: string;
+    readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  };
+  readonly security: {
+    readonly apiKey: string | undefined;
+    readonly rateLimit: RateLimit | undefined;
+  };
+  readonly models: { readonly default: ModelConfig };
+  readonly adapters: { readonly websocket: WebSocketAdapterConfig };
+  readonly sessions: {
+    /** A conversation idle longer than this starts afresh (seed: 3600 s). */
+    readonly ttlMs: number;
+    /** At most this many earlier entries are kept per conversation. */
+    readonly maxHistory: number;
+  };
+  /** Rules in order; at most one has `match: null` (the default). */
+  readonly routes: readonly Route[];
+  /** Named actions: the built-ins plus those from `actions:`. */
+  readonly actions: ReadonlyMap<string, Action>;
+  /** Non-fatal findings made while loading (typographic quotes stripped, placeholder key, ...). */
+  readonly warnings: readonly string[];
+  /** Names of `${VAR}` references whose variable was unset (and had no default). */
+  readonly unsetEnv: readonly string[];
+}

@@ -1,0 +1,86 @@
+// The neutral types every part of clawdbot speaks. Adapters translate platform events into these and
+// back; core code never names a platform. Fields are required unless a platform truly may not have them.
+
+/** What kind of conversation a message belongs to. */
+export type ChatType = 'dm' | 'group' | 'channel';
+
+/** One message from a person, as an adapter hands it to the gateway. */
+export interface InboundMessage {
+  /** Adapter id ("websocket", "cli", "telegram", ...): the registry key. */
+  readonly platform: string;
+  /** The platform's id for this message; (platform, id) is the dedupe key of the durable inbox. */
+  readonly id: string;
+  readonly chat: { readonly id: string; readonly type: ChatType };
+  readonly sender: { readonly id: string; readonly name?: string };
+  readonly text: string;
+  /** When the platform says it was sent (ms since epoch). */
+  readonly sentAt: number;
+}
+
+/** One reply on its way out. `text` is Markdown; the adapter converts it to the platform's markup. */
+export interface OutboundMessage {
+  readonly platform: string;
+  readonly chatId: string;
+  /** Platform id of the inbound message this answers. */
+  readonly inReplyTo: string;
+  readonly text: string;
+}
+
+/** What an adapter reports after the platform accepted a reply (a long reply may become several messages). */
+export interface DeliveryReceipt {
+  readonly platformMessageIds: readonly string[];
+  readonly sentAt: number;
+}
+
+/** Conditions of one routing rule; every present condition must hold. */
+export interface RouteMatch {
+  readonly platform?: readonly string[];
+  /** The whole text equals this (after trimming). */
+  readonly content?: string;
+  readonly contentPrefix?: string;
+  readonly contentRegex?: RegExp;
+  readonly role?: readonly string[];
+}
+
+/** One routing rule. `match` is null for the `default:` entry. */
+export interface Route {
+  readonly index: number;
+  readonly match: RouteMatch | null;
+  readonly action: string;
+  /** Where the rule was written ("routing.yaml:7:5"), for `route explain` and doctor. */
+  readonly source: string;
+}
+
+/** An action is a named thing a route points at. */
+export type Action =
+  | { readonly kind: 'reply'; readonly name: string; readonly template: string }
+  | {
+      readonly kind: 'llm';
+      readonly name: string;
+      /** Template of the system prompt; kept small on purpose (see docs/ARCHITECTURE.md). */
+      readonly system: string;
+      readonly maxTokens: number;
+      readonly temperature: number;
+      /** How many earlier turns of the session go with the message. */
+      readonly historyTurns: number;
+    };
+
+/** The outcome of running an action for one turn. A failure is a value with a short text for the user. */
+export type ActionResult =
+  | { readonly status: 'ok'; readonly text: string; readonly model?: string }
+  | { readonly status: 'failed'; readonly text: string; readonly error: Error };
+
+/** Who is talking, as the gateway resolved it. */
+export interface Identity {
+  readonly platform: string;
+  readonly id: string;
+  readonly name?: string;
+  readonly role: string;
+}
+
+/** One earlier exchange in a conversation. */
+export interface HistoryEntry {
+  readonly role: 'user' | 'assistant';
+  readonly text: string;
+  readonly at: number;
+}
