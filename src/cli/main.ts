@@ -1,2 +1,70 @@
+// The command line. Each command's module is imported only when that command runs, so `--version`
+// and `exec` never pay for the libraries `serve` needs.
+import { Command, CommanderError, Option } from 'commander';
 import { version } from '../version.ts';
-process.stdout.write(`${version}\n`);
+import { reportFatal } from './context.ts';
+
+const program = new Command('clawdbot')
+  .description('Self-hosted AI assistant: chat platforms to a local model, in one small executable')
+  .version(version, '-V, --version')
+  .option('-c, --config <file>', 'config file (default: $CLAWDBOT_CONFIG, ./clawdbot.yaml, ~/.config/clawdbot/config.yaml, /etc/clawdbot/config.yaml)')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+const global = () => program.opts<{ config?: string }>();
+
+/** Runs a command body; its number is the exit code; errors become a message and code 1 or 2. */
+function run(body: () => Promise<number>): () => Promise<void> {
+  return async () => {
+    try {
+      process.exitCode = await body();
+    } catch (err) {
+      reportFatal(err);
+    }
+  };
+}
+
+program.command('serve')
+  .description('run the assistant: WebSocket/REST gateway and every enabled adapter')
+  .action(run(async () => (await import('./serve.ts')).runServe(global())));
+
+program.command('exec')
+  .description('send one message through the pipeline and print the reply ("-" reads it from stdin)')
+  .argument('<message...>', 'the message text')
+  .option('--platform <id>', 'platform to play (routing sees this)', 'cli')
+  .option('--user <id>', 'sender id (default: your login name)')
+  .option('--chat <id>', 'chat id (the conversation whose history is used)', 'terminal')
+  .option('--json', 'print a JSON result instead of streaming the text')
+  .action((words: string[], opts) => run(async () => (await import('./exec.ts')).runExec(words, { ...global(), ...opts }))());
+
+program.command('doctor')
+  .description('check the config and everything it points at')
+  .option('--json', 'machine-readable output')
+  .option('--offline', 'skip network checks')
+  .action((opts) => run(async () => (await import('./doctor.ts')).runDoctor({ ...global(), ...opts }))());
+
+program.command('init')
+  .description('write a documented clawdbot.yaml to start from')
+  .argument('[file]', 'where to write it', 'clawdbot.yaml')
+  .option('--force', 'overwrite an existing file')
+  .action((file: string, opts) => run(async () => (await import('./init.ts')).runInit(file, opts))());
+
+program.command('route')
+  .description('inspect routing')
+  .command('explain')
+  .description('show which rule a message would match, and why')
+  .argument('<text...>', 'the message text')
+  .option('--platform <id>', 'platform of the message', 'cli')
+  .addOption(new Option('--role <role>', 'role of the sender').default('User'))
+  .action((words: string[], opts) => run(async () => (await import('./route.ts')).runExplain(words.join(' '), { ...global(), ...opts }))());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; every other commander complaint is a usage error (2).
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    reportFatal(err);
+  }
+}

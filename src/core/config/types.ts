@@ -8,7 +8,10 @@ export interface ModelConfig {
   readonly provider: ModelProvider;
   /** Base URL as written (e.g. http://127.0.0.1:11434 or http://localhost:8000/v1). */
   readonly endpoint: string;
-  /** Model name; empty means "the first model the endpoint lists" (OpenAI-style proxies often have one). */
+  /**
+   * Model name. Default "llama3.2" for an Ollama endpoint; empty means "the first model the endpoint
+   * lists" (OpenAI-style proxies often serve exactly one).
+   */
   readonly model: string;
   readonly apiKey: string | undefined;
   readonly maxTokens: number;

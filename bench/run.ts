@@ -1,0 +1,174 @@
+// Benchmarks by scenario, each next to a baseline measured in the same run (these machines are noisy,
+// so ratios mean more than absolute figures). Not a test: `npm run bench` prints a table and writes
+// bench/results/latest.json. Needs `npm run build` (and `npm run build:binary` for the executable rows).
+//
+//   exec        whole `clawdbot exec ping` process, instant fake model   baseline: `node -e 0`
+//   doctor      `clawdbot doctor --offline`                              baseline: `node -e 0`
+//   serve       start → /healthz answers; RSS after 2 s idle             baseline: bare node:http server
+//   ws          messages/s over WebSocket, static `reply` route          baseline: raw `ws` echo server
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import WebSocket, { WebSocketServer } from 'ws';
+import { startFakeOllama } from '../test/fakes/ollama.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const BUNDLE = join(ROOT, 'dist/clawdbot.cjs');
+const BINARY = join(ROOT, 'dist/clawdbot');
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+
+interface Row { scenario: string; subject: string; value: number; unit: string; baseline: number; ratio: number; target?: string }
+const rows: Row[] = [];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function timeRuns(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): number {
+  const times: number[] = [];
+  spawnSync(cmd, args, { env, cwd }); // warm-up (fills the compile cache and the page cache)
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    const r = spawnSync(cmd, args, { env, cwd, encoding: 'utf8' });
+    times.push(performance.now() - t);
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  }
+  return median(times);
+}
+
+const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitHealthy(url: string, deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch { /* not yet */ }
+    if (performance.now() > deadline) throw new Error('serve did not become ready');
+    await sleep(2);
+  }
+}
+
+async function serveStart(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, port: number): Promise<{ readyMs: number; rssMb: number }> {
+  const readies: number[] = [];
+  let rss = 0;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const child = spawn(cmd, [...args, 'serve'], { env, cwd, stdio: 'ignore' });
+    await waitHealthy(`http://127.0.0.1:${port}`, t + 10_000);
+    readies.push(performance.now() - t);
+    if (i === 0) {
+      await sleep(2000);
+      rss = rssKb(child.pid!) / 1024;
+    }
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+  return { readyMs: median(readies), rssMb: rss };
+}
+
+async function bareServer(): Promise<{ readyMs: number; rssMb: number }> {
+  const script = "require('http').createServer((q,s)=>s.end('ok')).listen(0,'127.0.0.1',function(){process.stdout.write(String(this.address().port)+'\\n')})";
+  const t = performance.now();
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const port = await new Promise<number>((r) => child.stdout.once('data', (d) => r(Number(String(d).trim()))));
+  await waitHealthy(`http://127.0.0.1:${port}`, t + 10_000);
+  const readyMs = performance.now() - t;
+  await sleep(2000);
+  const rssMb = rssKb(child.pid!) / 1024;
+  child.kill();
+  return { readyMs, rssMb };
+}
+
+/** Messages per second: `conns` sockets, each keeping `window` messages in flight, `total` in all. */
+async function wsThroughput(url: string, headers: Record<string, string>, frame: (i: number) => string, isAnswer: (d: string) => boolean): Promise<number> {
+  const conns = 4, window = 16, total = 4000;
+  const per = total / conns;
+  const t = performance.now();
+  await Promise.all(Array.from({ length: conns }, (_, c) => new Promise<void>((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    let sent = 0, got = 0;
+    const pump = () => { while (sent < per && sent - got < window) ws.send(frame(c * per + sent++)); };
+    ws.on('open', pump);
+    ws.on('error', reject);
+    ws.on('message', (d) => {
+      if (!isAnswer(d.toString())) return;
+      if (++got === per) { ws.close(); resolve(); } else pump();
+    });
+  })));
+  return total / ((performance.now() - t) / 1000);
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(BUNDLE)) throw new Error('run `npm run build` first');
+  const dir = mkdtempSync(join(tmpdir(), 'clawdbot-bench-'));
+  const model = await startFakeOllama({ models: ['llama3.2:latest'] });
+  try {
+    const port = await freePort();
+    const cfg = join(dir, 'clawdbot.yaml');
+    writeFileSync(cfg, [
+      'system: { log_level: warn }',
+      `models: { default: { provider: ollama, endpoint: "${model.url}", model: llama3.2 } }`,
+      `adapters: { websocket: { listen: "127.0.0.1:${port}" } }`,
+      'routes:',
+      '  - match: { content_prefix: "bench" }',
+      '    action: static',
+      '  - default: { action: process_with_llm }',
+      'actions: { static: { type: reply, text: "ok" } }',
+      '',
+    ].join('\n'));
+    const env = { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CACHE_HOME: join(dir, 'cache'), CLAWDBOT_CONFIG: cfg };
+    const nodeBase = timeRuns(process.execPath, ['-e', '0'], env, dir);
+    const subjects: [string, string, string[]][] = [['node dist/clawdbot.cjs', process.execPath, [BUNDLE]]];
+    if (existsSync(BINARY)) subjects.push(['dist/clawdbot (executable)', BINARY, []]);
+    for (const [name, cmd, pre] of subjects) {
+      const exec = timeRuns(cmd, [...pre, 'exec', 'ping'], env, dir);
+      rows.push({ scenario: 'exec ping (instant model)', subject: name, value: exec, unit: 'ms', baseline: nodeBase, ratio: exec / nodeBase, target: '≤ 150 ms' });
+      const doc = timeRuns(cmd, [...pre, 'doctor', '--offline'], env, dir);
+      rows.push({ scenario: 'doctor --offline', subject: name, value: doc, unit: 'ms', baseline: nodeBase, ratio: doc / nodeBase, target: '≤ 300 ms' });
+    }
+    const bare = await bareServer();
+    for (const [name, cmd, pre] of subjects) {
+      const s = await serveStart(cmd, pre, env, dir, port);
+      rows.push({ scenario: 'serve start → ready', subject: name, value: s.readyMs, unit: 'ms', baseline: bare.readyMs, ratio: s.readyMs / bare.readyMs, target: '≤ 300 ms' });
+      rows.push({ scenario: 'serve idle RSS', subject: name, value: s.rssMb, unit: 'MB', baseline: bare.rssMb, ratio: s.rssMb / bare.rssMb, target: '≤ 60 MB' });
+    }
+
+    // Throughput: clawdbot serve (bundle) with a static reply vs a raw ws echo server, same client.
+    const child = spawn(process.execPath, [BUNDLE, 'serve'], { env, cwd: dir, stdio: 'ignore' });
+    await waitHealthy(`http://127.0.0.1:${port}`, performance.now() + 10_000);
+    const ours = await wsThroughput(`ws://127.0.0.1:${port}/ws`, {}, (i) => JSON.stringify({ type: 'message', id: `m${i}`, text: 'bench' }), (d) => d.includes('"reply"'));
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    const echo = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    echo.on('connection', (ws) => ws.on('message', (d) => ws.send(d.toString())));
+    await new Promise((r) => echo.once('listening', r));
+    const raw = await wsThroughput(`ws://127.0.0.1:${(echo.address() as { port: number }).port}`, {}, (i) => JSON.stringify({ type: 'message', id: `m${i}`, text: 'bench' }), () => true);
+    echo.close();
+    rows.push({ scenario: 'WebSocket messages/s (static reply)', subject: 'node dist/clawdbot.cjs', value: ours, unit: 'msg/s', baseline: raw, ratio: ours / raw, target: '≥ 50% of raw echo' });
+  } finally {
+    await model.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
+  const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+  const lines = [
+    `machine: ${machine.cpus} cores (${machine.cpu}), ${machine.memGb} GB, ${machine.node}`,
+    '| scenario | subject | value | baseline (same run) | ratio | target |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.subject} | ${fmt(r.value)} ${r.unit} | ${fmt(r.baseline)} ${r.unit} | ${r.ratio.toFixed(2)} | ${r.target ?? ''} |`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify({ machine, runs: RUNS, rows }, null, 2)}\n`);
+}
+
+await main();

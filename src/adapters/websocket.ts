@@ -1,0 +1,139 @@
+// WebSocket chat on the gateway's HTTP server (default path /ws). Protocol (docs/protocol.md):
+//   client → {"type":"message","id":"m1","text":"...","chat"?:"c1","user"?:"u1"} | {"type":"ping"}
+//            | {"type":"hello","chat":"c1"} (join a chat, e.g. after reconnecting, to get waiting replies)
+//   server → {"type":"delta","id","text"}* then {"type":"reply","id","chat","text"}; {"type":"pong"};
+//            {"type":"hello","chat"};
+//            {"type":"error","id"?,"error"} for any problem — bad input never drops the socket.
+// A socket joins the chat named in its frames (default: a chat of its own). Replies go to every socket
+// of the chat; while none is connected they wait in the outbox and are sent when one comes back.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AdapterError } from '../core/errors.ts';
+import type { HttpGateway } from '../core/http/server.ts';
+import type { Logger } from '../core/log.ts';
+import type { DeliveryReceipt, OutboundMessage } from '../core/types.ts';
+import { parseClientMessage } from './client-message.ts';
+import type { Adapter, AdapterHealth, AdapterHost } from './contract.ts';
+
+const MAX_FRAME = 256 * 1024;
+
+export class WebSocketAdapter implements Adapter {
+  readonly platform = 'websocket';
+  readonly limits = { maxTextLength: MAX_FRAME };
+  readonly #http: HttpGateway;
+  readonly #path: string;
+  readonly #log: Logger;
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME });
+  readonly #chats = new Map<string, Set<WebSocket>>();
+  #host: AdapterHost | undefined;
+  #lastEventAt: number | null = null;
+  #lastError: string | null = null;
+
+  constructor(opts: { http: HttpGateway; path: string; log: Logger }) {
+    this.#http = opts.http;
+    this.#path = opts.path;
+    this.#log = opts.log.child({ adapter: 'websocket' });
+  }
+
+  async start(host: AdapterHost, signal: AbortSignal): Promise<void> {
+    this.#host = host;
+    this.#http.upgrade(this.#path, (req, socket, head, principal) => {
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, req, principal));
+    }, { auth: true });
+    signal.addEventListener('abort', () => {
+      for (const ws of this.#wss.clients) ws.close(1001, 'server shutting down');
+    }, { once: true });
+  }
+
+  async send(m: OutboundMessage): Promise<DeliveryReceipt> {
+    const sockets = this.#chats.get(m.chatId);
+    if (!sockets || sockets.size === 0) throw new AdapterError(this.platform, 'unavailable', `no client connected for chat ${m.chatId}`);
+    const frame = JSON.stringify({ type: 'reply', id: clientId(m.chatId, m.inReplyTo), chat: m.chatId, text: m.text });
+    for (const ws of sockets) ws.send(frame);
+    return { platformMessageIds: [m.inReplyTo], sentAt: Date.now() };
+  }
+
+  health(): AdapterHealth {
+    const n = this.#wss.clients.size;
+    return { connected: this.#host !== undefined, lastEventAt: this.#lastEventAt, lastError: this.#lastError, detail: `${n} client${n === 1 ? '' : 's'}` };
+  }
+
+  #connected(ws: WebSocket, req: IncomingMessage, principal: string): void {
+    const own = randomUUID();
+    const joined = new Set<string>();
+    const reply = (frame: object) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+    };
+    const join = (chat: string) => {
+      if (joined.has(chat)) return;
+      joined.add(chat);
+      let set = this.#chats.get(chat);
+      if (!set) this.#chats.set(chat, (set = new Set()));
+      set.add(ws);
+      this.#host?.online(chat);
+    };
+    ws.on('error', (err) => {
+      this.#lastError = err.message;
+      // Oversized frames close the socket in ws (code 1009); say why before it goes.
+      this.#log.debug({ err: err.message }, 'websocket error');
+    });
+    ws.on('close', () => {
+      for (const chat of joined) {
+        const set = this.#chats.get(chat);
+        set?.delete(ws);
+        if (set?.size === 0) this.#chats.delete(chat);
+      }
+    });
+    ws.on('message', (data, isBinary) => {
+      this.#lastEventAt = Date.now();
+      let frame: unknown;
+      try {
+        frame = isBinary ? undefined : JSON.parse(data.toString());
+      } catch { /* answered below */ }
+      if (typeof frame !== 'object' || frame === null) return reply({ type: 'error', error: 'frame is not a JSON object' });
+      const f = frame as { type?: unknown; id?: unknown };
+      const id = typeof f.id === 'string' ? f.id : undefined;
+      if (f.type === 'ping') return reply({ type: 'pong', ...(id ? { id } : {}) });
+      if (f.type === 'hello') {
+        // Joins a chat without sending anything: a client that reconnects gets the replies that waited.
+        const chat = (frame as { chat?: unknown }).chat;
+        if (typeof chat !== 'string' || chat === '' || chat.length > 200) return reply({ type: 'error', error: '"chat" must be a non-empty string' });
+        reply({ type: 'hello', chat });
+        return join(chat);
+      }
+      if (f.type !== 'message') return reply({ type: 'error', ...(id ? { id } : {}), error: `unknown frame type ${JSON.stringify(f.type ?? null)}; expected "message", "hello" or "ping"` });
+      const t = this.#http.take(principal, req);
+      if (!t.ok) return reply({ type: 'error', ...(id ? { id } : {}), error: t.error });
+      const parsed = parseClientMessage(frame);
+      if ('error' in parsed) return reply({ type: 'error', ...(id ? { id } : {}), error: parsed.error });
+      const chat = parsed.chat ?? own;
+      const msgId = parsed.id ?? randomUUID();
+      join(chat);
+      const host = this.#host;
+      if (!host) return reply({ type: 'error', id: msgId, error: 'not ready' });
+      host.receive(
+        {
+          platform: this.platform,
+          id: `${chat}/${msgId}`,
+          chat: { id: chat, type: 'dm' },
+          sender: { id: parsed.user ?? principal },
+          text: parsed.text,
+          sentAt: Date.now(),
+        },
+        (text) => reply({ type: 'delta', id: msgId, text }),
+      ).then((outcome) => {
+        if (outcome.duplicate) reply({ type: 'error', id: msgId, error: 'duplicate message id: this message was already received' });
+      }, (err: unknown) => {
+        this.#lastError = (err as Error).message;
+        reply({ type: 'error', id: msgId, error: err instanceof AdapterError && err.kind === 'unavailable' ? 'server is shutting down' : 'internal error' });
+        if (!(err instanceof AdapterError)) this.#log.error({ err }, 'turn failed unexpectedly');
+      });
+    });
+  }
+}
+
+/** The id the client chose, recovered from the inbound id `${chat}/${id}`. */
+function clientId(chat: string, inboundId: string): string {
+  return inboundId.startsWith(`${chat}/`) ? inboundId.slice(chat.length + 1) : inboundId;
+}

@@ -1,0 +1,36 @@
+// What every command starts from: the config (with ConfigError mapped to exit code 2) and a logger.
+import { join } from 'node:path';
+import { loadConfig } from '../core/config/load.ts';
+import type { Config } from '../core/config/types.ts';
+import { ConfigError, UsageError } from '../core/errors.ts';
+import { createLogger, type Logger } from '../core/log.ts';
+
+export interface GlobalOptions {
+  readonly config?: string;
+}
+
+export function databasePath(config: Config): string {
+  return join(config.system.dataDir, 'clawdbot.db');
+}
+
+export async function commandContext(opts: GlobalOptions, levelFloor?: 'warn'): Promise<{ config: Config; log: Logger }> {
+  const config = loadConfig({ file: opts.config });
+  const level = levelFloor && severity(config.system.logLevel) < severity(levelFloor) ? levelFloor : config.system.logLevel;
+  const log = await createLogger({ level });
+  for (const w of config.warnings) log.warn(w);
+  return { config, log };
+}
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const severity = (l: string) => LEVELS.indexOf(l);
+
+/** Exit codes: 0 ok, 1 the work failed, 2 usage or configuration error. */
+export function exitCodeFor(err: unknown): number {
+  return err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
+}
+
+export function reportFatal(err: unknown): void {
+  const msg = err instanceof ConfigError || err instanceof UsageError ? err.message : `error: ${(err as Error)?.message ?? String(err)}`;
+  process.stderr.write(`${msg}\n`);
+  process.exitCode = exitCodeFor(err);
+}

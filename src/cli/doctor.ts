@@ -1,0 +1,134 @@
+// `clawdbot doctor`: one line per check (✓ ok, ! warning, ✗ failure, - skipped) and a summary.
+// Exit code 1 when any check fails, 2 when the config itself cannot be loaded.
+import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadConfig } from '../core/config/load.ts';
+import type { Config } from '../core/config/types.ts';
+import { ConfigError } from '../core/errors.ts';
+import { connectModel } from '../core/models/connect.ts';
+import { Store } from '../store/store.ts';
+import { databasePath, type GlobalOptions } from './context.ts';
+import { checkExposure } from './serve.ts';
+
+type Status = 'ok' | 'warn' | 'fail' | 'skip';
+interface Check { readonly name: string; readonly status: Status; readonly detail: string }
+
+const MARK: Record<Status, string> = { ok: '✓', warn: '!', fail: '✗', skip: '-' };
+
+export async function runDoctor(opts: GlobalOptions & { json?: boolean; offline?: boolean }): Promise<number> {
+  const checks: Check[] = [];
+  const add = (name: string, status: Status, detail: string) => checks.push({ name, status, detail });
+  let config: Config | undefined;
+  try {
+    config = loadConfig({ file: opts.config });
+    add('config', 'ok', config.file ? `${config.file} is valid` : 'no config file found: built-in defaults');
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    add('config', 'fail', err.message);
+  }
+  if (config) await checkAll(config, opts.offline === true, add);
+  return print(checks, opts.json === true, config ? undefined : 2);
+}
+
+async function checkAll(config: Config, offline: boolean, add: (n: string, s: Status, d: string) => void): Promise<void> {
+  for (const w of config.warnings) add('config', 'warn', w);
+  for (const v of config.unsetEnv) add('environment', 'warn', `\${${v}} is referenced by the config but not set`);
+  if (config.file) checkSecretsInFile(config, add);
+
+  try {
+    mkdirSync(config.system.dataDir, { recursive: true, mode: 0o700 });
+    accessSync(config.system.dataDir, constants.W_OK);
+    add('data folder', 'ok', `${config.system.dataDir} is writable`);
+  } catch (err) {
+    add('data folder', 'fail', `${config.system.dataDir}: ${(err as Error).message}`);
+  }
+  try {
+    const store = Store.open(databasePath(config));
+    const { sqliteVersion, vecVersion } = store.info;
+    const pending = store.pendingTurns();
+    store.close();
+    add('database', 'ok', `SQLite ${sqliteVersion}, sqlite-vec ${vecVersion} loaded${pending ? `, ${pending} unfinished turn(s) will resume` : ''}`);
+  } catch (err) {
+    add('database', 'fail', `${databasePath(config)}: ${(err as Error).message}`);
+  }
+
+  for (const r of config.routes) {
+    if (!config.actions.has(r.action)) add('routes', 'fail', `rule ${r.index + 1} (${r.source}) points at unknown action "${r.action}"`);
+  }
+  if (config.routes.every((r) => config.actions.has(r.action))) add('routes', 'ok', `${config.routes.length} rule(s), every action exists`);
+
+  const ws = config.adapters.websocket;
+  try {
+    const warnings = checkExposure(config);
+    for (const w of warnings) add('security', 'warn', w);
+    if (warnings.length === 0) add('security', 'ok', config.security.apiKey ? 'API key set' : `no API key; listening on loopback only (${ws.listen.host})`);
+  } catch (err) {
+    add('security', 'fail', (err as Error).message);
+  }
+  if (ws.enabled) {
+    const free = await portFree(ws.listen.host, ws.listen.port);
+    add('listen', free === true ? 'ok' : 'fail', free === true ? `${ws.listen.host}:${ws.listen.port} is free` : `${ws.listen.host}:${ws.listen.port}: ${free}`);
+  }
+
+  if (offline) {
+    add('model', 'skip', `network checks skipped (--offline): ${config.models.default.endpoint}`);
+    return;
+  }
+  await checkModel(config, add);
+}
+
+async function checkModel(config: Config, add: (n: string, s: Status, d: string) => void): Promise<void> {
+  const m = config.models.default;
+  try {
+    const client = await connectModel(m);
+    const names = await client.listModels();
+    add('model endpoint', 'ok', `${client.provider} at ${client.endpoint} answers, ${names.length} model(s)`);
+    if (!m.model) {
+      if (names[0]) add('model', 'ok', `no model configured: "${names[0]}" (the first listed) will be used`);
+      else add('model', 'fail', 'no model configured and the endpoint lists none');
+    } else if (names.some((n) => n === m.model || n === `${m.model}:latest`)) {
+      add('model', 'ok', `"${m.model}" is available`);
+    } else {
+      const hint = client.provider === 'ollama' ? ` (run: ollama pull ${m.model})` : '';
+      add('model', 'fail', `"${m.model}" is not offered by ${client.endpoint}${hint}; available: ${names.slice(0, 8).join(', ') || 'none'}`);
+    }
+  } catch (err) {
+    add('model endpoint', 'fail', (err as Error).message);
+  }
+}
+
+function checkSecretsInFile(config: Config, add: (n: string, s: Status, d: string) => void): void {
+  const file = config.file!;
+  const mode = statSync(file).mode;
+  const raw = readFileSync(file, 'utf8');
+  const secrets = [config.security.apiKey, config.models.default.apiKey].filter((s): s is string => !!s && s.length >= 4);
+  const literal = secrets.some((s) => raw.includes(s));
+  if (literal && (mode & 0o044) !== 0) {
+    add('secrets', 'fail', `${file} holds a secret and is readable by ${mode & 0o004 ? 'everyone' : 'its group'}: chmod 600 ${file}, or use \${ENV} references`);
+  } else if (literal) {
+    add('secrets', 'ok', `${file} holds secrets but only its owner can read it`);
+  } else {
+    add('secrets', 'ok', secrets.length ? 'secrets come from the environment' : 'no secrets configured');
+  }
+}
+
+function portFree(host: string, port: number): Promise<true | string> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE' ? 'already in use (is clawdbot serve running?)' : err.message));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
+
+function print(checks: Check[], json: boolean, forcedCode: number | undefined): number {
+  const count = (s: Status) => checks.filter((c) => c.status === s).length;
+  const summary = { ok: count('ok'), warnings: count('warn'), failed: count('fail'), skipped: count('skip') };
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ checks, summary })}\n`);
+  } else {
+    const lines = checks.map((c) => `${MARK[c.status]} ${c.name}: ${c.detail}`);
+    lines.push(`${summary.ok} ok, ${summary.warnings} warning(s), ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} skipped` : ''}`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return forcedCode ?? (summary.failed > 0 ? 1 : 0);
+}

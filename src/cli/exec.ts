@@ -1,0 +1,70 @@
+// `clawdbot exec "message"`: one message through the same gateway as serve; the reply goes to stdout.
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { AdapterRegistry } from '../adapters/registry.ts';
+import { TerminalAdapter } from '../adapters/terminal.ts';
+import { UsageError } from '../core/errors.ts';
+import { Executor } from '../core/executor.ts';
+import { Gateway } from '../core/gateway.ts';
+import { Store } from '../store/store.ts';
+import { commandContext, databasePath, type GlobalOptions } from './context.ts';
+
+export interface ExecOptions extends GlobalOptions {
+  readonly platform: string;
+  readonly user?: string;
+  readonly chat: string;
+  readonly json?: boolean;
+}
+
+export async function runExec(words: string[], opts: ExecOptions): Promise<number> {
+  const text = words.length === 1 && words[0] === '-' ? await readStdin() : words.join(' ');
+  if (!text.trim()) throw new UsageError('exec: the message is empty (give it as arguments, or "-" to read stdin)');
+  const { config, log } = await commandContext(opts, 'warn');
+  const store = Store.open(databasePath(config));
+  try {
+    const terminal = new TerminalAdapter({ platform: opts.platform, out: process.stdout, stream: !opts.json });
+    const adapters = new AdapterRegistry();
+    adapters.add(terminal);
+    const gateway = new Gateway({ config, store, executor: new Executor(config), adapters, log });
+    const started = performance.now();
+    const user = opts.user ?? safeUser();
+    const outcome = await gateway.receive(
+      { platform: opts.platform, id: randomUUID(), chat: { id: opts.chat, type: 'dm' }, sender: { id: user }, text, sentAt: Date.now() },
+      terminal.delta,
+    );
+    if (outcome.duplicate) throw new Error('unexpected duplicate');
+    const result = outcome.result;
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({
+        reply: result?.text ?? null,
+        status: result ? result.status : 'unrouted',
+        action: outcome.route?.action ?? null,
+        route: outcome.route?.source ?? null,
+        ...(result?.status === 'ok' && result.model ? { model: result.model } : {}),
+        ...(result?.status === 'failed' ? { error: result.error.message } : {}),
+        duration_ms: Math.round(performance.now() - started),
+      })}\n`);
+    } else if (result?.status === 'failed') {
+      process.stderr.write(`clawdbot: ${result.error.message}\n`);
+    } else if (!result) {
+      process.stderr.write('clawdbot: no route matched this message and there is no default rule\n');
+    }
+    return result?.status === 'ok' ? 0 : 1;
+  } finally {
+    store.close();
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username || 'cli';
+  } catch {
+    return 'cli';
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').trim();
+}

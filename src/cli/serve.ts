@@ -1,0 +1,102 @@
+// `clawdbot serve`: the gateway. HTTP server (WebSocket chat, REST, health), the pipeline, recovery of
+// unfinished work, graceful shutdown on SIGTERM/SIGINT.
+import { isIP } from 'node:net';
+import { AdapterRegistry } from '../adapters/registry.ts';
+import { RestAdapter } from '../adapters/rest.ts';
+import { WebSocketAdapter } from '../adapters/websocket.ts';
+import type { Config } from '../core/config/types.ts';
+import { ConfigError } from '../core/errors.ts';
+import { Executor } from '../core/executor.ts';
+import { Gateway } from '../core/gateway.ts';
+import { ApiKeyAuth } from '../core/http/auth.ts';
+import { registerHealth } from '../core/http/health.ts';
+import { HttpGateway } from '../core/http/server.ts';
+import { RateLimiter } from '../core/ratelimit.ts';
+import { Store } from '../store/store.ts';
+import { commandContext, databasePath, type GlobalOptions } from './context.ts';
+
+/** How long in-flight turns may take to finish after SIGTERM before they are cut off (and redone on restart). */
+const SHUTDOWN_GRACE_MS = 10_000;
+const DAY = 24 * 3600_000;
+/** The seed's example key: refused as a real secret would be, but only warned about on loopback. */
+const PLACEHOLDER_KEYS = new Set(['your-secure-key', 'changeme', 'change-me']);
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+export function checkExposure(config: Config): string[] {
+  const { host } = config.adapters.websocket.listen;
+  const key = config.security.apiKey;
+  if (!isLoopback(host) && !key) {
+    throw new ConfigError(`refusing to listen on ${host} without security.api_key: anyone on the network could use the assistant. Set an API key or listen on 127.0.0.1`, { path: 'adapters.websocket.listen' });
+  }
+  if (key && PLACEHOLDER_KEYS.has(key)) {
+    if (!isLoopback(host)) throw new ConfigError(`security.api_key is the example placeholder "${key}"; choose a real secret before listening on ${host}`, { path: 'security.api_key' });
+    return [`security.api_key is the example placeholder "${key}"; replace it before exposing the gateway`];
+  }
+  return [];
+}
+
+export async function runServe(opts: GlobalOptions): Promise<number> {
+  const t0 = performance.now();
+  const { config, log } = await commandContext(opts);
+  for (const w of checkExposure(config)) log.warn(w);
+  const store = Store.open(databasePath(config));
+  const ws = config.adapters.websocket;
+  const http = new HttpGateway({
+    listen: ws.listen,
+    auth: new ApiKeyAuth(config.security.apiKey),
+    limiter: config.security.rateLimit && new RateLimiter(config.security.rateLimit),
+    log,
+  });
+  const executor = new Executor(config);
+  const adapters = new AdapterRegistry();
+  if (ws.enabled) {
+    adapters.add(new WebSocketAdapter({ http, path: ws.path, log }));
+    adapters.add(new RestAdapter({ http }));
+  }
+  const gateway = new Gateway({ config, store, executor, adapters, log });
+  registerHealth(http, { store, executor, adapters, gateway });
+
+  const stop = new AbortController();
+  for (const a of adapters.all()) await a.start(gateway.host(a.platform), stop.signal);
+  let addr: { host: string; port: number };
+  try {
+    addr = await http.listen();
+  } catch (err) {
+    store.close();
+    const code = (err as { code?: string }).code;
+    throw new ConfigError(`cannot listen on ${ws.listen.host}:${ws.listen.port}: ${code === 'EADDRINUSE' ? 'address already in use' : (err as Error).message}`, { path: 'adapters.websocket.listen', cause: err });
+  }
+  gateway.recover();
+  const timers = [
+    setInterval(() => gateway.flushDue(), 1000),
+    setInterval(() => store.inbox.prune(Date.now() - 2 * DAY), 3600_000),
+  ];
+  for (const t of timers) t.unref();
+  const url = `http://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}`;
+  log.info({ url, ws: `${url.replace(/^http/, 'ws')}${ws.path}`, adapters: adapters.all().map((a) => a.platform), ms: Math.round(performance.now() - t0) }, 'ready');
+
+  return new Promise((resolve) => {
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal, inFlight: gateway.busy }, 'shutting down');
+      for (const t of timers) clearInterval(t);
+      const closed = http.close();
+      await gateway.close(SHUTDOWN_GRACE_MS);
+      stop.abort();
+      http.destroyAll();
+      await closed;
+      store.close();
+      log.info('stopped');
+      resolve(0);
+    };
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+  });
+}

@@ -1,0 +1,140 @@
+// From validated YAML (snake_case, units already parsed) to the Config everything else reads: defaults
+// filled in, paths made absolute, environment overrides applied, actions and routes merged.
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Route } from '../types.ts';
+import { compileActions, DEFAULT_ROUTES, unknownActionWarnings } from './routes.ts';
+import type { RawConfig } from './schema.ts';
+import type { Config, ModelProvider } from './types.ts';
+
+export const DEFAULTS = {
+  name: 'clawdbot',
+  maxConcurrency: 4,
+  logLevel: 'info',
+  provider: 'auto',
+  endpoint: 'http://127.0.0.1:11434',
+  /** Used only when the endpoint is Ollama; an OpenAI-style endpoint gets "" (its first listed model). */
+  ollamaModel: 'llama3.2',
+  maxTokens: 1024,
+  temperature: 0.7,
+  timeoutMs: 120_000,
+  listen: { host: '127.0.0.1', port: 8080 },
+  wsPath: '/ws',
+  ttlMs: 3_600_000,
+  maxHistory: 20,
+} as const;
+
+/** Settings that come from the environment rather than the file (the seed's compose file). */
+export interface Overrides {
+  /** MODEL_ENDPOINT */
+  readonly endpoint?: string;
+  /** ADAPTER_TYPE: these adapters are enabled, every other one disabled. */
+  readonly adapters?: readonly string[];
+}
+
+export interface BuildContext {
+  readonly file: string | null;
+  /** Folder that relative paths in the file are resolved against. */
+  readonly dir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly home: string;
+  readonly routes: readonly Route[] | null;
+  readonly overrides?: Overrides;
+  readonly warnings?: readonly string[];
+  readonly unsetEnv?: readonly string[];
+}
+
+export function homeOf(env: NodeJS.ProcessEnv): string {
+  return env.HOME || homedir();
+}
+
+/** $XDG_DATA_HOME/clawdbot, else ~/.local/share/clawdbot. */
+export function defaultDataDir(env: NodeJS.ProcessEnv, home: string): string {
+  const xdg = env.XDG_DATA_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(home, '.local', 'share'), 'clawdbot');
+}
+
+export function systemTimezone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+/**
+ * The model to ask for when the config names none: "llama3.2" for Ollama (explicit `provider: ollama`,
+ * or `auto` with Ollama's port 11434 and no /v1 path), "" otherwise, which the OpenAI-style client turns
+ * into the first model the endpoint lists (proxies like the seed's usually serve exactly one).
+ */
+export function defaultModelName(provider: ModelProvider, endpoint: string): string {
+  if (provider === 'ollama') return DEFAULTS.ollamaModel;
+  if (provider === 'openai') return '';
+  const u = new URL(endpoint);
+  return u.port === '11434' && !/\/v\d+\/?$/.test(u.pathname) ? DEFAULTS.ollamaModel : '';
+}
+
+const or = <T extends object>(v: T | null | undefined): Partial<T> => v ?? {};
+
+function dataDir(written: string | null | undefined, ctx: BuildContext): string {
+  if (!written) return defaultDataDir(ctx.env, ctx.home);
+  if (written === '~' || written.startsWith('~/')) return join(ctx.home, written.slice(1));
+  return resolve(ctx.dir, written);
+}
+
+export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
+  const sys = or(raw.system);
+  const sec = or(raw.security);
+  const md = or(raw.models?.default);
+  const ws = or(raw.adapters?.websocket);
+  const sess = or(raw.sessions);
+  const provider = md.provider ?? DEFAULTS.provider;
+  const endpoint = ctx.overrides?.endpoint ?? md.endpoint ?? DEFAULTS.endpoint;
+  const maxTokens = md.max_tokens ?? DEFAULTS.maxTokens;
+  const temperature = md.temperature ?? DEFAULTS.temperature;
+  const maxHistory = sess.max_history ?? DEFAULTS.maxHistory;
+  const actions = compileActions(raw.actions, { maxTokens, temperature, historyTurns: maxHistory });
+  const routes = ctx.routes ?? DEFAULT_ROUTES;
+  return {
+    file: ctx.file,
+    system: {
+      name: sys.name ?? DEFAULTS.name,
+      timezone: sys.timezone ?? systemTimezone(),
+      maxConcurrency: sys.max_concurrency ?? DEFAULTS.maxConcurrency,
+      dataDir: dataDir(sys.data_dir, ctx),
+      logLevel: sys.log_level ?? DEFAULTS.logLevel,
+    },
+    security: {
+      apiKey: sec.api_key || undefined,
+      rateLimit: sec.rate_limit ?? undefined,
+    },
+    models: {
+      default: {
+        provider,
+        endpoint,
+        model: md.model ?? defaultModelName(provider, endpoint),
+        apiKey: md.api_key || undefined,
+        maxTokens,
+        temperature,
+        timeoutMs: md.timeout ?? DEFAULTS.timeoutMs,
+      },
+    },
+    adapters: {
+      websocket: {
+        enabled: ctx.overrides?.adapters ? ctx.overrides.adapters.includes('websocket') : (ws.enabled ?? true),
+        listen: ws.listen ?? DEFAULTS.listen,
+        path: ws.path ?? DEFAULTS.wsPath,
+      },
+    },
+    sessions: { ttlMs: sess.ttl ?? DEFAULTS.ttlMs, maxHistory },
+    routes,
+    actions,
+    warnings: [...(ctx.warnings ?? []), ...unknownActionWarnings(routes, actions)],
+    unsetEnv: [...(ctx.unsetEnv ?? [])],
+  };
+}
+
+/** The configuration when there is no file at all (no environment overrides applied). */
+export function defaultConfig(env: NodeJS.ProcessEnv = process.env, home: string = homeOf(env)): Config {
+  return buildConfig({}, { file: null, dir: process.cwd(), env, home, routes: null });
+}

@@ -1,0 +1,188 @@
+// The shape of clawdbot.yaml (snake_case, as written) and the checks on every value. Strict objects: an
+// unknown key is an error. Each value check says what it expected; problems.ts adds what it got and
+// where. Built once, at import.
+// Named imports, not the `z` namespace: a bundler then drops the parts of zod not used here (its
+// locales and most checks), about 570 KB less to compile at every start.
+import { array, discriminatedUnion, literal, NEVER, record, strictObject, string, unknown, type output, type ZodRawShape } from 'zod';
+import { compileTemplate, TEMPLATE_VARIABLES } from '../template.ts';
+import { KNOWN_KEYS } from './problems.ts';
+import { EXPECTED_DURATION, EXPECTED_LISTEN, EXPECTED_RATE, EXPECTED_URL, parseDuration, parseHttpUrl, parseListen, parseRate } from './units.ts';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const PROVIDERS = ['ollama', 'openai', 'auto'] as const;
+/** Adapters the config knows; ADAPTER_TYPE names some of these. */
+export const ADAPTER_IDS = ['websocket'] as const;
+export const ROUTE_CONDITIONS = ['platform', 'content', 'content_prefix', 'content_regex', 'role'] as const;
+
+/** A strict mapping whose unknown-key issues list the keys it knows (for "did you mean"). */
+function obj<T extends ZodRawShape>(shape: T) {
+  const known = Object.keys(shape).join(', ');
+  return strictObject(shape, {
+    error: (iss) => (iss.code === 'unrecognized_keys' ? `${KNOWN_KEYS}${known}` : `expected a mapping with keys ${known}`),
+  });
+}
+
+/**
+ * A value checked by `parse`: undefined means "not what was expected"; a thrown error's message is used
+ * (with the expected form when it does not say it already).
+ */
+function val<T>(expected: string, parse: (v: unknown) => T | undefined) {
+  return unknown().transform((v, ctx): T => {
+    let out: T | undefined;
+    try {
+      out = parse(v);
+    } catch (err) {
+      const m = (err as Error).message;
+      ctx.issues.push({ code: 'custom', message: m.includes('expected') ? m : `expected ${expected}: ${m}`, input: v });
+      return NEVER;
+    }
+    if (out === undefined) {
+      ctx.issues.push({ code: 'custom', message: `expected ${expected}`, input: v });
+      return NEVER;
+    }
+    return out;
+  });
+}
+
+/** Strings; a number is taken as its text (an all-digit key or chat id written without quotes). */
+const str = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
+const nonEmpty = (v: unknown) => str(v)?.trim() || undefined;
+const intIn = (min: number, max: number) => val(`a whole number from ${min} to ${max}`, (v) => (Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? (v as number) : undefined));
+const numIn = (min: number, max: number) => val(`a number from ${min} to ${max}`, (v) => (typeof v === 'number' && v >= min && v <= max ? v : undefined));
+const oneOf = <T extends string>(options: readonly T[]) => val(`one of ${options.join(', ')}`, (v) => (options.includes(v as T) ? (v as T) : undefined));
+const bool = val('true or false', (v) => (typeof v === 'boolean' ? v : undefined));
+const text = (what: string) => val(what, str);
+const duration = (min = 0) => val(EXPECTED_DURATION, (v) => {
+  const ms = parseDuration(v);
+  return ms !== undefined && ms >= min ? ms : undefined;
+});
+
+const timezone = val('an IANA time zone like Asia/Shanghai, Europe/Berlin or UTC', (v) => {
+  const tz = nonEmpty(v);
+  if (!tz) return undefined;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+});
+
+const httpUrl = val(EXPECTED_URL, parseHttpUrl);
+
+const template = val('a text (a template with {{variables}})', (v) => {
+  if (typeof v !== 'string') return undefined;
+  compileTemplate(v, TEMPLATE_VARIABLES);
+  return v;
+});
+
+const stringList = (what: string, lower: boolean) => val(`${what} or a list of them`, (v) => {
+  const items = typeof v === 'string' ? [v] : Array.isArray(v) ? v : undefined;
+  if (!items || items.length === 0 || !items.every((s) => typeof s === 'string' && s.trim() !== '')) return undefined;
+  return [...new Set(items.map((s: string) => (lower ? s.trim().toLowerCase() : s.trim())))];
+});
+
+/** `(?i)` (also `(?m)`, `(?s)`, combined) at the start sets flags, as in PCRE/Python/Go. */
+const regex = val('a regular expression (optionally starting with (?i) for case-insensitive)', (v) => {
+  if (typeof v !== 'string' || v === '') return undefined;
+  const m = /^\(\?([ims]+)\)/.exec(v);
+  const flags = m ? [...new Set(m[1])].join('') : '';
+  return new RegExp(m ? v.slice(m[0].length) : v, flags);
+});
+
+const ACTION_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const actionRef = val('an action name (letters, digits, _ . -)', (v) => (typeof v === 'string' && ACTION_NAME.test(v.trim()) ? v.trim() : undefined));
+
+const match = obj({
+  platform: stringList('a platform id like telegram', true).nullish(),
+  content: val('the exact message text', nonEmpty).nullish(),
+  // Kept as written: a trailing space in a prefix ("!w ") is meaningful.
+  content_prefix: val('the start of the message text', (v) => (typeof v === 'string' && v.trim() !== '' ? v : undefined)).nullish(),
+  content_regex: regex.nullish(),
+  role: stringList('a role name', false).nullish(),
+});
+
+const routeEntry = obj({
+  match: match.nullish(),
+  action: actionRef.nullish(),
+  default: obj({ action: actionRef }).nullish(),
+}).superRefine((r, ctx) => {
+  if (r.default != null) {
+    if (r.match != null || r.action != null) {
+      ctx.addIssue({ code: 'custom', path: [r.match != null ? 'match' : 'action'], message: 'expected a default rule to hold only `default: { action: NAME }`' });
+    }
+    return;
+  }
+  if (r.match == null) {
+    ctx.addIssue({ code: 'custom', path: ['match'], message: 'expected `match: { conditions }` with `action: NAME`, or `default: { action: NAME }`' });
+  } else if (ROUTE_CONDITIONS.every((k) => r.match![k] == null)) {
+    ctx.addIssue({ code: 'custom', path: ['match'], message: `expected at least one condition (${ROUTE_CONDITIONS.join(', ')}); for a catch-all rule write \`default: { action: NAME }\`` });
+  }
+  if (r.action == null) ctx.addIssue({ code: 'custom', path: ['action'], message: 'expected `action: NAME` next to `match:`' });
+});
+
+export type RawRoute = output<typeof routeEntry>;
+
+// "At most one default" is checked on the raw list (routes.ts), so it is reported even when some
+// other rule has a problem too.
+const routes = array(routeEntry, { error: 'expected a list of rules (- match: ... / - default: ...)' });
+
+const action = discriminatedUnion(
+  'type',
+  [
+    obj({ type: literal('reply'), text: template }),
+    obj({
+      type: literal('llm'),
+      system: template.nullish(),
+      max_tokens: intIn(1, 1_000_000).nullish(),
+      temperature: numIn(0, 2).nullish(),
+      history: intIn(0, 1000).nullish(),
+    }),
+  ],
+  { error: 'expected `type: reply` (with text) or `type: llm` (with system, max_tokens, temperature, history)' },
+);
+
+export type RawAction = output<typeof action>;
+
+export const configSchema = obj({
+  system: obj({
+    name: val('a non-empty name', nonEmpty).nullish(),
+    timezone: timezone.nullish(),
+    max_concurrency: intIn(1, 256).nullish(),
+    data_dir: val('a folder path', nonEmpty).nullish(),
+    log_level: oneOf(LOG_LEVELS).nullish(),
+  }).nullish(),
+  security: obj({
+    api_key: text('a string (the key clients must send)').nullish(),
+    rate_limit: val(EXPECTED_RATE, parseRate).nullish(),
+  }).nullish(),
+  models: obj({
+    default: obj({
+      provider: oneOf(PROVIDERS).nullish(),
+      endpoint: httpUrl.nullish(),
+      model: text('a model name').nullish(),
+      api_key: text('a string').nullish(),
+      max_tokens: intIn(1, 1_000_000).nullish(),
+      temperature: numIn(0, 2).nullish(),
+      timeout: duration(1).nullish(),
+    }).nullish(),
+  }).nullish(),
+  adapters: obj({
+    websocket: obj({
+      enabled: bool.nullish(),
+      listen: val(EXPECTED_LISTEN, parseListen).nullish(),
+      path: val('a URL path starting with /', (v) => (typeof v === 'string' && /^\/[^\s?#]*$/.test(v) ? v : undefined)).nullish(),
+    }).nullish(),
+  }).nullish(),
+  sessions: obj({
+    ttl: duration(1).nullish(),
+    max_history: intIn(0, 1000).nullish(),
+  }).nullish(),
+  routes: routes.nullish(),
+  routes_file: val('a file path (relative to this config file)', nonEmpty).nullish(),
+  actions: record(string().regex(ACTION_NAME, { error: 'expected an action name (letters, digits, _ . -)' }), action).nullish(),
+});
+
+export type RawConfig = output<typeof configSchema>;
+
+/** A separate routing file (the seed's routing.yaml): a top-level `routes:` list. */
+export const routesFileSchema = obj({ routes: routes.nullish() });

@@ -1,0 +1,180 @@
+// The pipeline: inbox → session → router → executor → outbox → adapter.send. One turn per conversation
+// at a time, in arrival order; different conversations run in parallel (model calls are bounded by the
+// executor). Every state change is committed before the next step, so a killed process resumes:
+// pending turns are redone, queued replies are sent.
+import type { Adapter, AdapterHost, TurnOutcome } from '../adapters/contract.ts';
+import type { AdapterRegistry } from '../adapters/registry.ts';
+import type { Store } from '../store/store.ts';
+import type { PendingTurn } from '../store/inbox.ts';
+import type { OutboxRow } from '../store/outbox.ts';
+import type { Config } from './config/types.ts';
+import { AdapterError } from './errors.ts';
+import type { Executor } from './executor.ts';
+import type { Logger } from './log.ts';
+import { matchRoute } from './router.ts';
+import type { ActionResult, Identity, InboundMessage } from './types.ts';
+
+/** Retries of a reply the platform refused for a transient reason, before it is given up. */
+const MAX_ATTEMPTS = 12;
+/** A reply whose recipient is offline waits this long before it is looked at again (online() is sooner). */
+const OFFLINE_RECHECK_MS = 10 * 60_000;
+
+export function conversationKey(m: Pick<InboundMessage, 'platform' | 'chat'>): string {
+  return `${m.platform}:${m.chat.id}`;
+}
+
+export class Gateway {
+  readonly #config: Config;
+  readonly #store: Store;
+  readonly #executor: Executor;
+  readonly #adapters: AdapterRegistry;
+  readonly #log: Logger;
+  /** Tail of each conversation's queue: the next turn chains onto it. */
+  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #sending = new Set<number>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #abort = new AbortController();
+  #accepting = true;
+
+  constructor(deps: { config: Config; store: Store; executor: Executor; adapters: AdapterRegistry; log: Logger }) {
+    this.#config = deps.config;
+    this.#store = deps.store;
+    this.#executor = deps.executor;
+    this.#adapters = deps.adapters;
+    this.#log = deps.log;
+  }
+
+  /** The host an adapter talks to. */
+  host(platform: string): AdapterHost {
+    return {
+      receive: (m, onDelta) => this.receive(m, onDelta),
+      online: (chatId) => {
+        for (const row of this.#store.outbox.pendingFor(platform, chatId)) void this.#deliver(row);
+      },
+    };
+  }
+
+  get busy(): number {
+    return this.#inFlight.size;
+  }
+
+  receive(message: InboundMessage, onDelta?: (text: string) => void): Promise<TurnOutcome> {
+    if (!this.#accepting) return Promise.reject(new AdapterError(message.platform, 'unavailable', 'shutting down'));
+    const conversation = conversationKey(message);
+    const rec = this.#store.inbox.record(message, conversation, Date.now());
+    if (rec.duplicate) {
+      this.#log.info({ platform: message.platform, id: message.id }, 'duplicate message ignored');
+      return Promise.resolve({ duplicate: true });
+    }
+    return this.#enqueue({ inboxId: rec.inboxId, conversation, message }, onDelta);
+  }
+
+  /** Redoes turns a previous process accepted but did not finish, for the platforms hosted here, and sends queued replies. */
+  recover(): void {
+    const pending = this.#store.inbox.pending().filter((t) => this.#adapters.has(t.message.platform));
+    if (pending.length > 0) this.#log.info({ turns: pending.length }, 'resuming unfinished turns');
+    for (const t of pending) void this.#enqueue(t);
+    this.flushDue();
+  }
+
+  /** Sends every queued reply whose retry time has come (called on a timer by serve). */
+  flushDue(): void {
+    for (const row of this.#store.outbox.due(Date.now())) {
+      if (this.#adapters.has(row.platform)) void this.#deliver(row);
+    }
+  }
+
+  /** Stops accepting; waits for turns in flight up to `deadlineMs`, then aborts what is left. */
+  async close(deadlineMs: number): Promise<void> {
+    this.#accepting = false;
+    const all = Promise.allSettled([...this.#inFlight]);
+    const timer = setTimeout(() => this.#abort.abort(new Error('shutdown deadline')), deadlineMs);
+    await all;
+    clearTimeout(timer);
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #enqueue(t: PendingTurn, onDelta?: (text: string) => void): Promise<TurnOutcome> {
+    const prev = this.#queues.get(t.conversation) ?? Promise.resolve();
+    const run = prev.then(() => this.#process(t, onDelta));
+    const tail = run.catch(() => undefined);
+    this.#queues.set(t.conversation, tail);
+    this.#inFlight.add(tail);
+    void tail.then(() => {
+      this.#inFlight.delete(tail);
+      if (this.#queues.get(t.conversation) === tail) this.#queues.delete(t.conversation);
+    });
+    return run;
+  }
+
+  async #process(t: PendingTurn, onDelta?: (text: string) => void): Promise<TurnOutcome> {
+    const { message } = t;
+    const started = Date.now();
+    const { sessions } = this.#config;
+    // Roles come from security.roles once RBAC exists; until then everyone is a User.
+    const identity: Identity = { platform: message.platform, id: message.sender.id, name: message.sender.name, role: 'User' };
+    const history = this.#store.sessions.history(t.conversation, started, sessions.ttlMs, sessions.maxHistory);
+    const route = matchRoute(this.#config.routes, { platform: message.platform, text: message.text, role: identity.role });
+    const log = this.#log.child({ platform: message.platform, chat: message.chat.id, msg: message.id });
+    if (!route) {
+      this.#store.completeTurnWithoutReply(t.inboxId, Date.now());
+      log.info('no route matched and no default rule: not answered');
+      return { duplicate: false, route: null, result: null, delivery: 'none' };
+    }
+    const result: ActionResult = await this.#executor
+      .run(route.action, { message, identity, history, signal: this.#abort.signal, onDelta })
+      .catch((err: unknown) => ({ status: 'failed', text: 'Something went wrong while answering.', error: err as Error }) as const);
+    if (this.#abort.signal.aborted) {
+      // Cut off by the shutdown deadline: the turn stays pending and is redone by the next start.
+      log.warn({ action: route.action }, 'turn interrupted by shutdown; will be redone on restart');
+      return { duplicate: false, route, result: null, delivery: 'none' };
+    }
+    const ms = Date.now() - started;
+    if (result.status === 'failed') log.warn({ action: route.action, err: result.error, ms }, 'turn failed');
+    else log.info({ action: route.action, route: route.source, ms }, 'turn done');
+
+    const now = Date.now();
+    const remember = result.status === 'ok'
+      ? [{ role: 'user' as const, text: message.text, at: message.sentAt }, { role: 'assistant' as const, text: result.text, at: now }]
+      : [];
+    const reply = { platform: message.platform, chatId: message.chat.id, inReplyTo: message.id, text: result.text };
+    const outboxId = this.#store.completeTurn({ inboxId: t.inboxId, conversation: t.conversation, reply, remember, sessionTtlMs: sessions.ttlMs }, now);
+    const delivery = await this.#deliver({ id: outboxId, attempts: 0, ...reply });
+    return { duplicate: false, route, result, delivery };
+  }
+
+  async #deliver(row: OutboxRow): Promise<'sent' | 'queued' | 'dead'> {
+    const adapter: Adapter | undefined = this.#adapters.get(row.platform);
+    if (!adapter || this.#sending.has(row.id)) return 'queued';
+    this.#sending.add(row.id);
+    try {
+      const receipt = await adapter.send(row);
+      this.#store.outbox.markSent(row.id, receipt);
+      return 'sent';
+    } catch (err) {
+      return this.#failed(row, err);
+    } finally {
+      this.#sending.delete(row.id);
+    }
+  }
+
+  #failed(row: OutboxRow, err: unknown): 'queued' | 'dead' {
+    const e = err instanceof AdapterError ? err : new AdapterError(row.platform, 'network', String((err as Error)?.message ?? err), { cause: err });
+    const log = this.#log.child({ platform: row.platform, chat: row.chatId, outbox: row.id });
+    if (!e.retryable || row.attempts + 1 >= MAX_ATTEMPTS) {
+      this.#store.outbox.markDead(row.id, e.message);
+      log.error({ err: e }, 'reply could not be delivered; given up');
+      return 'dead';
+    }
+    const wait = e.kind === 'unavailable' ? OFFLINE_RECHECK_MS : (e.retryAfterMs ?? backoff(row.attempts));
+    this.#store.outbox.retryAt(row.id, Date.now() + wait, e.message);
+    log.warn({ err: e.message, retryInMs: wait }, 'reply not delivered yet; will retry');
+    return 'queued';
+  }
+}
+
+/** Exponential backoff with full jitter: 1 s, 2 s, 4 s ... capped at 5 min. */
+export function backoff(attempt: number): number {
+  const cap = Math.min(300_000, 1000 * 2 ** attempt);
+  return Math.round(cap / 2 + Math.random() * (cap / 2));
+}

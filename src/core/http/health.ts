@@ -1,0 +1,51 @@
+// /healthz: the process is alive (no key needed). /readyz: each component with detail, behind the API key
+// since it names endpoints; 503 when one is not ready.
+// The model is probed in the background (at most every 15 s), never on the request path.
+import type { AdapterRegistry } from '../../adapters/registry.ts';
+import type { Store } from '../../store/store.ts';
+import type { Executor } from '../executor.ts';
+import type { Gateway } from '../gateway.ts';
+import { sendJson, type HttpGateway } from './server.ts';
+
+const MODEL_PROBE_MS = 15_000;
+
+interface Component { readonly ok: boolean; readonly detail: string }
+
+export function registerHealth(http: HttpGateway, deps: { store: Store; executor: Executor; adapters: AdapterRegistry; gateway: Gateway }): void {
+  let model: Component = { ok: false, detail: 'not checked yet' };
+  let probedAt = 0;
+  let probing = false;
+  const probe = async () => {
+    if (probing || Date.now() - probedAt < MODEL_PROBE_MS) return;
+    probing = true;
+    try {
+      const client = await deps.executor.model();
+      const names = await client.listModels();
+      model = { ok: true, detail: `${client.provider} at ${client.endpoint}, ${names.length} model(s)` };
+    } catch (err) {
+      model = { ok: false, detail: (err as Error).message };
+    } finally {
+      probedAt = Date.now();
+      probing = false;
+    }
+  };
+  void probe();
+
+  http.route('GET', '/healthz', ({ res }) => sendJson(res, 200, { status: 'ok' }), { auth: false });
+  http.route('GET', '/readyz', ({ res }) => {
+    void probe();
+    let database: Component;
+    try {
+      const pending = deps.store.pendingTurns();
+      database = { ok: true, detail: `sqlite ${deps.store.info.sqliteVersion}, sqlite-vec ${deps.store.info.vecVersion}, ${pending} turn(s) pending` };
+    } catch (err) {
+      database = { ok: false, detail: (err as Error).message };
+    }
+    const adapters = Object.fromEntries(deps.adapters.all().map((a) => {
+      const h = a.health();
+      return [a.platform, { ok: h.connected, detail: h.detail, last_event_at: h.lastEventAt, last_error: h.lastError }];
+    }));
+    const ready = database.ok && model.ok && Object.values(adapters).every((a) => a.ok);
+    sendJson(res, ready ? 200 : 503, { ready, in_flight: deps.gateway.busy, components: { database, model, adapters } });
+  }, { auth: true });
+}

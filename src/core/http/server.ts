@@ -1,0 +1,172 @@
+// The gateway's one HTTP server. Adapters and health endpoints register routes on it; authentication
+// and the per-key rate limit are applied here, once, for every route that asks for them.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ListenAddress } from '../config/types.ts';
+import type { Logger } from '../log.ts';
+import type { RateLimiter } from '../ratelimit.ts';
+import type { ApiKeyAuth } from './auth.ts';
+
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  /** Who the request authenticated as ("api_key", "anonymous"), for rate limits and logs. */
+  readonly principal: string;
+}
+
+export type RouteHandler = (ctx: RequestContext) => Promise<void> | void;
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, principal: string) => void;
+
+/** Thrown by handlers (and readJson) to answer with a JSON error body. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  constructor(status: number, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.status = status;
+    this.headers = headers;
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(data), ...headers });
+  res.end(data);
+}
+
+/** Reads a JSON body of at most `limit` bytes; answers 413/400/415 through HttpError. */
+export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/json\b/i.test(type)) throw new HttpError(415, 'expected Content-Type: application/json');
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'body is not valid JSON');
+  }
+}
+
+/** auth: needs the API key; limit: counts against the per-key rate limit (message endpoints). */
+interface Registered<T> { readonly handler: T; readonly auth: boolean; readonly limit: boolean }
+export interface RouteOptions { readonly auth: boolean; readonly limit?: boolean }
+
+export class HttpGateway {
+  readonly server: Server;
+  readonly #routes = new Map<string, Registered<RouteHandler>>();
+  readonly #upgrades = new Map<string, Registered<UpgradeHandler>>();
+  readonly #listen: ListenAddress;
+  readonly #auth: ApiKeyAuth;
+  readonly #limiter: RateLimiter | undefined;
+  readonly #log: Logger;
+
+  constructor(opts: { listen: ListenAddress; auth: ApiKeyAuth; limiter: RateLimiter | undefined; log: Logger }) {
+    this.#listen = opts.listen;
+    this.#auth = opts.auth;
+    this.#limiter = opts.limiter;
+    this.#log = opts.log;
+    this.server = createServer({ requestTimeout: 300_000, headersTimeout: 20_000 }, (req, res) => void this.#handle(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head));
+  }
+
+  route(method: string, path: string, handler: RouteHandler, opts: RouteOptions): void {
+    this.#routes.set(`${method} ${path}`, { handler, auth: opts.auth, limit: opts.limit ?? false });
+  }
+
+  /** WebSocket endpoints: the upgrade is authenticated here; the handler limits per message itself. */
+  upgrade(path: string, handler: UpgradeHandler, opts: { auth: boolean }): void {
+    this.#upgrades.set(path, { handler, auth: opts.auth, limit: false });
+  }
+
+  listen(): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.#listen.port, this.#listen.host, () => {
+        this.server.off('error', reject);
+        const a = this.server.address();
+        resolve(typeof a === 'object' && a ? { host: a.address, port: a.port } : { host: this.#listen.host, port: this.#listen.port });
+      });
+    });
+  }
+
+  /** Stops accepting connections; idle keep-alive sockets are closed, busy ones finish their request. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  /** Drops every remaining connection (after the shutdown deadline). */
+  destroyAll(): void {
+    this.server.closeAllConnections();
+  }
+
+  #admit(req: IncomingMessage, r: Registered<unknown>): { principal: string } | HttpError {
+    if (!r.auth) return { principal: 'public' };
+    const a = this.#auth.check(req);
+    if (!a.ok) return new HttpError(401, a.error, { 'www-authenticate': 'Bearer' });
+    if (r.limit) {
+      const t = this.take(a.principal, req);
+      if (!t.ok) return new HttpError(429, t.error, { 'retry-after': String(t.retryAfterSecs) });
+    }
+    return { principal: a.principal };
+  }
+
+  /** One unit of the per-key rate limit; without a key, callers are told apart by address. */
+  take(principal: string, req: IncomingMessage): { ok: true } | { ok: false; error: string; retryAfterSecs: number } {
+    if (!this.#limiter) return { ok: true };
+    const t = this.#limiter.take(principal === 'anonymous' ? `ip:${req.socket.remoteAddress}` : principal);
+    if (t.ok) return t;
+    const secs = Math.max(1, Math.ceil(t.retryAfterMs / 1000));
+    return { ok: false, error: `rate limit ${this.#limiter.text} exceeded; retry after ${secs} s`, retryAfterSecs: secs };
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = this.#routes.get(`${req.method} ${url.pathname}`);
+    try {
+      if (!route) {
+        const known = [...this.#routes.keys()].some((k) => k.endsWith(` ${url.pathname}`));
+        throw known ? new HttpError(405, `method ${req.method} not allowed here`) : new HttpError(404, `no such endpoint: ${url.pathname}`);
+      }
+      const admitted = this.#admit(req, route);
+      if (admitted instanceof HttpError) throw admitted;
+      await route.handler({ req, res, url, principal: admitted.principal });
+    } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (err instanceof HttpError) {
+        sendJson(res, err.status, { error: err.message }, err.headers);
+      } else {
+        this.#log.error({ err, path: url.pathname }, 'request handler failed');
+        sendJson(res, 500, { error: 'internal error' });
+      }
+    }
+  }
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const up = this.#upgrades.get(url.pathname);
+    const refuse = (status: number, message: string, headers: Record<string, string> = {}) => {
+      const body = JSON.stringify({ error: message });
+      const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 429 ? 'Too Many Requests' : 'Not Found'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`);
+    };
+    if (!up) return refuse(404, `no such endpoint: ${url.pathname}`);
+    const admitted = this.#admit(req, up);
+    if (admitted instanceof HttpError) return refuse(admitted.status, admitted.message, admitted.headers);
+    up.handler(req, socket, head, admitted.principal);
+  }
+}

@@ -1,0 +1,109 @@
+// Any OpenAI-compatible endpoint (/v1/chat/completions with SSE streaming, /v1/models) over undici.
+import { request } from 'undici';
+import { ModelError } from '../errors.ts';
+import { deadline, toModelError } from './errors.ts';
+import { sseData } from './sse.ts';
+import type { ChatRequest, ChatResult, ModelClient } from './types.ts';
+
+interface Chunk {
+  model?: string;
+  choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+}
+
+export class OpenAIClient implements ModelClient {
+  readonly provider = 'openai';
+  readonly endpoint: string;
+  readonly #model: string;
+  readonly #apiKey: string | undefined;
+  readonly #timeoutMs: number;
+
+  /** `endpoint` is the base that /chat/completions hangs off, usually ending in /v1. */
+  constructor(opts: { endpoint: string; model: string; apiKey: string | undefined; timeoutMs: number }) {
+    this.endpoint = opts.endpoint.replace(/\/+$/, '');
+    this.#model = opts.model;
+    this.#apiKey = opts.apiKey;
+    this.#timeoutMs = opts.timeoutMs;
+  }
+
+  #headers(): Record<string, string> {
+    const h: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    if (this.#apiKey) h.authorization = `Bearer ${this.#apiKey}`;
+    return h;
+  }
+
+  async chat(req: ChatRequest): Promise<ChatResult> {
+    const { signal, timedOut } = deadline(this.#timeoutMs, req.signal);
+    const model = this.#model || (await this.#firstModel(signal));
+    try {
+      const res = await request(`${this.endpoint}/chat/completions`, {
+        method: 'POST',
+        headers: this.#headers(),
+        body: JSON.stringify({
+          model,
+          messages: req.messages,
+          max_tokens: req.maxTokens,
+          temperature: req.temperature,
+          stream: true,
+          stream_options: { include_usage: true },
+        }),
+        signal,
+      });
+      if (res.statusCode !== 200) throw await this.#httpError(res, model);
+      let text = '';
+      let answered = model;
+      let usage: Chunk['usage'] = null;
+      let finished = false;
+      for await (const data of sseData(res.body)) {
+        if (data === '[DONE]') { finished = true; break; }
+        const chunk = JSON.parse(data) as Chunk;
+        if (chunk.model) answered = chunk.model;
+        if (chunk.usage) usage = chunk.usage;
+        const choice = chunk.choices?.[0];
+        const piece = choice?.delta?.content;
+        if (piece) {
+          text += piece;
+          req.onDelta?.(piece);
+        }
+        if (choice?.finish_reason) finished = true;
+      }
+      if (!finished) throw new ModelError('bad_response', `model stream from ${this.endpoint} ended without completion`);
+      return { text, model: answered, promptTokens: usage?.prompt_tokens, completionTokens: usage?.completion_tokens };
+    } catch (err) {
+      if (err instanceof SyntaxError) throw new ModelError('bad_response', `invalid JSON in stream from ${this.endpoint}`, { cause: err });
+      throw toModelError(err, this.endpoint, timedOut());
+    }
+  }
+
+  async listModels(outer?: AbortSignal): Promise<string[]> {
+    const { signal, timedOut } = deadline(Math.min(this.#timeoutMs, 10_000), outer);
+    try {
+      const res = await request(`${this.endpoint}/models`, { headers: this.#headers(), signal });
+      if (res.statusCode !== 200) throw await this.#httpError(res, '');
+      const body = (await res.body.json()) as { data?: { id: string }[] };
+      if (!Array.isArray(body.data)) throw new ModelError('bad_response', `${this.endpoint}/models did not return a model list`);
+      return body.data.map((m) => m.id);
+    } catch (err) {
+      throw toModelError(err, this.endpoint, timedOut());
+    }
+  }
+
+  async #firstModel(signal: AbortSignal): Promise<string> {
+    const names = await this.listModels(signal);
+    if (names[0] === undefined) throw new ModelError('not_found', `no model configured and ${this.endpoint}/models lists none`);
+    return names[0];
+  }
+
+  async #httpError(res: { statusCode: number; body: { text(): Promise<string> } }, model: string): Promise<ModelError> {
+    const raw = await res.body.text().catch(() => '');
+    let detail = raw.slice(0, 300);
+    try {
+      const parsed = JSON.parse(raw) as { error?: { message?: string; code?: string } | string };
+      detail = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? detail);
+    } catch { /* not JSON: keep the text */ }
+    if (res.statusCode === 404 && model) {
+      return new ModelError('not_found', `model "${model}" not found at ${this.endpoint}: ${detail}`, { status: 404 });
+    }
+    return new ModelError('http', `${this.endpoint} answered ${res.statusCode}: ${detail}`, { status: res.statusCode });
+  }
+}

@@ -1,0 +1,46 @@
+// The durable inbox: an inbound message is acknowledged once its row is committed here.
+import type { Db } from './db.ts';
+import type { InboundMessage } from '../core/types.ts';
+
+export interface PendingTurn {
+  readonly inboxId: number;
+  readonly conversation: string;
+  readonly message: InboundMessage;
+}
+
+export type RecordResult = { readonly duplicate: false; readonly inboxId: number } | { readonly duplicate: true };
+
+export class Inbox {
+  readonly #insert;
+  readonly #pending;
+  readonly #prune;
+
+  constructor(db: Db) {
+    this.#insert = db.prepare(
+      `INSERT INTO inbox (platform, message_id, conversation, payload, received_at)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, message_id) DO NOTHING`,
+    );
+    this.#pending = db.prepare(`SELECT id, conversation, payload FROM inbox WHERE status = 'pending' ORDER BY id`);
+    this.#prune = db.prepare(`DELETE FROM inbox WHERE status = 'done' AND done_at < ?`);
+  }
+
+  /** Records a message; a second delivery of the same (platform, id) is reported as a duplicate. */
+  record(message: InboundMessage, conversation: string, now: number): RecordResult {
+    const r = this.#insert.run(message.platform, message.id, conversation, JSON.stringify(message), now);
+    return r.changes === 0 ? { duplicate: true } : { duplicate: false, inboxId: Number(r.lastInsertRowid) };
+  }
+
+  /** Turns accepted but not finished (e.g. the process was killed mid-turn), oldest first. */
+  pending(): PendingTurn[] {
+    return (this.#pending.all() as { id: number; conversation: string; payload: string }[]).map((r) => ({
+      inboxId: r.id,
+      conversation: r.conversation,
+      message: JSON.parse(r.payload) as InboundMessage,
+    }));
+  }
+
+  /** Forgets finished turns older than `before` (ms epoch). Keep at least 24 h for redelivery dedupe. */
+  prune(before: number): number {
+    return this.#prune.run(before).changes;
+  }
+}

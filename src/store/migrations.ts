@@ -1,0 +1,54 @@
+// Versioned schema. Entry N moves the database from user_version N to N+1; never edit a shipped entry,
+// append a new one.
+export const migrations: readonly string[] = [
+  `
+  -- Every inbound message is written here before it is processed (the "acknowledged" point).
+  -- (platform, message_id) is the dedupe key; done rows are kept at least 24 h so redeliveries are caught.
+  CREATE TABLE inbox (
+    id           INTEGER PRIMARY KEY,
+    platform     TEXT NOT NULL,
+    message_id   TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    payload      TEXT NOT NULL,
+    status       TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
+    received_at  INTEGER NOT NULL,
+    done_at      INTEGER,
+    UNIQUE (platform, message_id)
+  );
+  CREATE INDEX inbox_pending ON inbox (status, id) WHERE status = 'pending';
+  CREATE INDEX inbox_done_at ON inbox (done_at) WHERE status = 'done';
+
+  -- Replies are written here in the same transaction that marks their turn done, then sent.
+  CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    inbox_id        INTEGER NOT NULL UNIQUE REFERENCES inbox (id) ON DELETE CASCADE,
+    platform        TEXT NOT NULL,
+    chat_id         TEXT NOT NULL,
+    in_reply_to     TEXT NOT NULL,
+    text            TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dead')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    receipt         TEXT,
+    created_at      INTEGER NOT NULL,
+    sent_at         INTEGER
+  );
+  CREATE INDEX outbox_pending ON outbox (status, next_attempt_at) WHERE status = 'pending';
+
+  -- A conversation (platform + chat) and its history; started_at moves when the session expires.
+  CREATE TABLE sessions (
+    conversation TEXT PRIMARY KEY,
+    started_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+  );
+  CREATE TABLE messages (
+    id           INTEGER PRIMARY KEY,
+    conversation TEXT NOT NULL,
+    role         TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+    text         TEXT NOT NULL,
+    at           INTEGER NOT NULL
+  );
+  CREATE INDEX messages_conversation ON messages (conversation, id);
+  `,
+];

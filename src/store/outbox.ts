@@ -1,0 +1,68 @@
+// The durable outbox: a reply is committed here before it is sent and marked sent after.
+import type { Db } from './db.ts';
+import type { DeliveryReceipt, OutboundMessage } from '../core/types.ts';
+
+export interface OutboxRow extends OutboundMessage {
+  readonly id: number;
+  readonly attempts: number;
+}
+
+interface RawRow { id: number; platform: string; chat_id: string; in_reply_to: string; text: string; attempts: number }
+
+const toRow = (r: RawRow): OutboxRow => ({
+  id: r.id, platform: r.platform, chatId: r.chat_id, inReplyTo: r.in_reply_to, text: r.text, attempts: r.attempts,
+});
+
+export class Outbox {
+  readonly #insert;
+  readonly #due;
+  readonly #forChat;
+  readonly #sent;
+  readonly #retry;
+  readonly #dead;
+  readonly #get;
+
+  constructor(db: Db) {
+    this.#insert = db.prepare(
+      `INSERT INTO outbox (inbox_id, platform, chat_id, in_reply_to, text, next_attempt_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const cols = 'id, platform, chat_id, in_reply_to, text, attempts';
+    this.#due = db.prepare(`SELECT ${cols} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id`);
+    this.#forChat = db.prepare(`SELECT ${cols} FROM outbox WHERE status = 'pending' AND platform = ? AND chat_id = ? ORDER BY id`);
+    this.#get = db.prepare(`SELECT ${cols} FROM outbox WHERE id = ? AND status = 'pending'`);
+    this.#sent = db.prepare(`UPDATE outbox SET status = 'sent', sent_at = ?, receipt = ?, attempts = attempts + 1 WHERE id = ?`);
+    this.#retry = db.prepare(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?`);
+    this.#dead = db.prepare(`UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?`);
+  }
+
+  /** Must run inside the transaction that finishes the turn (see Turns.complete). */
+  add(inboxId: number, m: OutboundMessage, now: number): number {
+    return Number(this.#insert.run(inboxId, m.platform, m.chatId, m.inReplyTo, m.text, now, now).lastInsertRowid);
+  }
+
+  get(id: number): OutboxRow | undefined {
+    const r = this.#get.get(id) as RawRow | undefined;
+    return r && toRow(r);
+  }
+
+  due(now: number): OutboxRow[] {
+    return (this.#due.all(now) as RawRow[]).map(toRow);
+  }
+
+  pendingFor(platform: string, chatId: string): OutboxRow[] {
+    return (this.#forChat.all(platform, chatId) as RawRow[]).map(toRow);
+  }
+
+  markSent(id: number, receipt: DeliveryReceipt): void {
+    this.#sent.run(receipt.sentAt, JSON.stringify(receipt.platformMessageIds), id);
+  }
+
+  retryAt(id: number, at: number, error: string): void {
+    this.#retry.run(at, error, id);
+  }
+
+  markDead(id: number, error: string): void {
+    this.#dead.run(error, id);
+  }
+}

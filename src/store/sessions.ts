@@ -1,0 +1,39 @@
+// Conversation history. A conversation idle for longer than the TTL starts afresh (its old messages
+// stay until pruned but are no longer sent to the model).
+import type { Db } from './db.ts';
+import type { HistoryEntry } from '../core/types.ts';
+
+export class Sessions {
+  readonly #get;
+  readonly #upsert;
+  readonly #history;
+  readonly #append;
+
+  constructor(db: Db) {
+    this.#get = db.prepare(`SELECT started_at, updated_at FROM sessions WHERE conversation = ?`);
+    this.#upsert = db.prepare(
+      `INSERT INTO sessions (conversation, started_at, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (conversation) DO UPDATE SET started_at = excluded.started_at, updated_at = excluded.updated_at`,
+    );
+    this.#history = db.prepare(
+      `SELECT role, text, at FROM messages WHERE conversation = ? AND at >= ? ORDER BY id DESC LIMIT ?`,
+    );
+    this.#append = db.prepare(`INSERT INTO messages (conversation, role, text, at) VALUES (?, ?, ?, ?)`);
+  }
+
+  /** The live history of a conversation, oldest first, at most `max` entries. */
+  history(conversation: string, now: number, ttlMs: number, max: number): HistoryEntry[] {
+    const s = this.#get.get(conversation) as { started_at: number; updated_at: number } | undefined;
+    if (!s || now - s.updated_at > ttlMs || max <= 0) return [];
+    return (this.#history.all(conversation, s.started_at, max) as HistoryEntry[]).reverse();
+  }
+
+  /** Appends entries; must run inside the turn's transaction. Restarts the session when it expired. */
+  append(conversation: string, entries: readonly HistoryEntry[], now: number, ttlMs: number): void {
+    const s = this.#get.get(conversation) as { started_at: number; updated_at: number } | undefined;
+    const expired = !s || now - s.updated_at > ttlMs;
+    const startedAt = expired ? Math.min(now, ...entries.map((e) => e.at)) : s.started_at;
+    this.#upsert.run(conversation, startedAt, now);
+    for (const e of entries) this.#append.run(conversation, e.role, e.text, e.at);
+  }
+}

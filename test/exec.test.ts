@@ -1,0 +1,108 @@
+// `clawdbot exec` end to end: the real CLI process against the fake model servers.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startFakeOllama } from './fakes/ollama.ts';
+import { startFakeOpenAI } from './fakes/openai.ts';
+import { closedPort, runCli, scratch } from './helpers/cli.ts';
+
+describe('exec', () => {
+  const s = scratch();
+  let ollama: Awaited<ReturnType<typeof startFakeOllama>>;
+  let openai: Awaited<ReturnType<typeof startFakeOpenAI>>;
+  before(async () => {
+    ollama = await startFakeOllama({ models: ['llama3.2:latest'] });
+    openai = await startFakeOpenAI({ models: ['qwen2.5'], apiKey: 'sk-test' });
+  });
+  after(async () => {
+    await ollama.close();
+    await openai.close();
+    s.cleanup();
+  });
+  const ollamaConfig = () => s.write('ollama.yaml', `models:\n  default:\n    provider: ollama\n    endpoint: ${ollama.url}\n    model: llama3.2\n`);
+
+  it('answers ping through Ollama, streaming to stdout, with a small prompt', async () => {
+    const r = await runCli(['--config', ollamaConfig(), 'exec', 'ping'], { env: s.env, cwd: s.dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'pong\n');
+    const chat = ollama.requests.filter((q) => q.path === '/api/chat').at(-1);
+    assert.ok(chat, 'the model was called');
+    const size = JSON.stringify(chat.body.messages).length;
+    assert.ok(size < 600, `a trivial turn sends a few hundred bytes, sent ${size}`);
+    assert.equal(chat.body.model, 'llama3.2');
+  });
+
+  it('--json prints a structured result', async () => {
+    const r = await runCli(['--config', ollamaConfig(), 'exec', '--json', '--chat', 'j1', 'ping'], { env: s.env, cwd: s.dir });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.reply, 'pong');
+    assert.equal(out.status, 'ok');
+    assert.equal(out.action, 'process_with_llm');
+    assert.equal(typeof out.duration_ms, 'number');
+  });
+
+  it('reads the message from stdin with "-" and keeps history across invocations of one chat', async () => {
+    const cfg = ollamaConfig();
+    const first = await runCli(['--config', cfg, 'exec', '--chat', 'h1', '-'], { env: s.env, cwd: s.dir, input: 'my name is Ada\n' });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout, 'echo: my name is Ada\n');
+    const second = await runCli(['--config', cfg, 'exec', '--chat', 'h1', 'what is my name?'], { env: s.env, cwd: s.dir });
+    assert.equal(second.code, 0, second.stderr);
+    const sent = ollama.requests.filter((q) => q.path === '/api/chat').at(-1)!.body.messages as { role: string; content: string }[];
+    assert.deepEqual(sent.slice(-3).map((m) => m.content), ['my name is Ada', 'echo: my name is Ada', 'what is my name?']);
+  });
+
+  it('talks to an OpenAI-compatible endpoint (the seed layout: .../v1, auto provider)', async () => {
+    const cfg = s.write('openai.yaml', `models:\n  default:\n    endpoint: "${openai.baseUrl}"\n    api_key: \${MODEL_KEY}\n    max_tokens: 2048\n`);
+    const r = await runCli(['--config', cfg, 'exec', 'ping'], { env: { ...s.env, MODEL_KEY: 'sk-test' }, cwd: s.dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'pong\n');
+    const call = openai.requests.filter((q) => q.path === '/v1/chat/completions').at(-1)!;
+    assert.equal(call.body.model, 'qwen2.5', 'no model configured: the first listed is used');
+    assert.equal(call.body.max_tokens, 2048);
+    assert.equal(call.headers.authorization, 'Bearer sk-test');
+  });
+
+  it('a reply route answers without the model', async () => {
+    const cfg = s.write('routes.yaml', `routes:\n  - match: { platform: cli, content: /start }\n    action: send_welcome_message\n  - default: { action: process_with_llm }\nmodels:\n  default: { endpoint: "http://127.0.0.1:9" }\n`);
+    const r = await runCli(['--config', cfg, 'exec', '/start'], { env: s.env, cwd: s.dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /clawdbot/);
+  });
+
+  it('model down: a short reply, a precise error, exit 1', async () => {
+    const port = await closedPort();
+    const cfg = s.write('down.yaml', `models:\n  default: { provider: ollama, endpoint: "http://127.0.0.1:${port}", model: x }\n`);
+    const r = await runCli(['--config', cfg, 'exec', 'ping'], { env: s.env, cwd: s.dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /not reachable/);
+    assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port}.*ECONNREFUSED`));
+  });
+
+  it('model missing: says so, exit 1', async () => {
+    const cfg = s.write('missing.yaml', `models:\n  default: { provider: ollama, endpoint: "${ollama.url}", model: nosuch }\n`);
+    const r = await runCli(['--config', cfg, 'exec', 'ping'], { env: s.env, cwd: s.dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /not available/);
+    assert.match(r.stderr, /nosuch.*not found/);
+  });
+
+  it('malformed YAML and unknown keys are usage errors (exit 2) naming file:line:col', async () => {
+    const bad = s.write('bad.yaml', 'system:\n  name: [unclosed\n');
+    const r1 = await runCli(['--config', bad, 'exec', 'ping'], { env: s.env, cwd: s.dir });
+    assert.equal(r1.code, 2);
+    assert.match(r1.stderr, /bad\.yaml:\d+:\d+/);
+    const unknown = s.write('unknown.yaml', 'system:\n  nmae: x\n');
+    const r2 = await runCli(['--config', unknown, 'exec', 'ping'], { env: s.env, cwd: s.dir });
+    assert.equal(r2.code, 2);
+    assert.match(r2.stderr, /unknown\.yaml:2:3/);
+    assert.match(r2.stderr, /did you mean .?name/);
+  });
+
+  it('usage errors exit 2', async () => {
+    const r = await runCli(['exec'], { env: s.env, cwd: s.dir });
+    assert.equal(r.code, 2);
+    const r2 = await runCli(['nosuchcommand'], { env: s.env, cwd: s.dir });
+    assert.equal(r2.code, 2);
+  });
+});

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { openDb } from '../src/store/db.ts';
+import { Store } from '../src/store/store.ts';
+import type { InboundMessage } from '../src/core/types.ts';
+
+const msg = (id: string, text = 'hi'): InboundMessage => ({
+  platform: 'test', id, chat: { id: 'c1', type: 'dm' }, sender: { id: 'u1' }, text, sentAt: 1000,
+});
+
+describe('store', () => {
+  it('opens with WAL, migrations applied once, sqlite-vec loaded', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clawdbot-db-'));
+    try {
+      const path = join(dir, 'x.db');
+      const a = openDb(path);
+      assert.equal(a.db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(a.vecVersion, 'v0.1.9');
+      const v = a.db.pragma('user_version', { simple: true });
+      a.close();
+      const b = openDb(path);
+      assert.equal(b.db.pragma('user_version', { simple: true }), v);
+      b.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('inbox dedupes by platform + message id and lists unfinished turns', () => {
+    const s = Store.open(':memory:');
+    const first = s.inbox.record(msg('1'), 'test:c1', 1);
+    assert.equal(first.duplicate, false);
+    assert.deepEqual(s.inbox.record(msg('1'), 'test:c1', 2), { duplicate: true });
+    assert.equal(s.inbox.record({ ...msg('1'), platform: 'other' }, 'other:c1', 3).duplicate, false);
+    assert.deepEqual(s.inbox.pending().map((p) => p.message.platform), ['test', 'other']);
+    s.close();
+  });
+
+  it('completing a turn queues the reply, marks the turn done and remembers it, atomically', () => {
+    const s = Store.open(':memory:');
+    const r = s.inbox.record(msg('1', 'question'), 'test:c1', 1);
+    assert.equal(r.duplicate, false);
+    if (r.duplicate) return;
+    const reply = { platform: 'test', chatId: 'c1', inReplyTo: '1', text: 'answer' };
+    const id = s.completeTurn({ inboxId: r.inboxId, conversation: 'test:c1', reply, remember: [{ role: 'user', text: 'question', at: 1000 }, { role: 'assistant', text: 'answer', at: 1001 }], sessionTtlMs: 60_000 }, 1001);
+    assert.equal(s.inbox.pending().length, 0);
+    assert.deepEqual(s.outbox.due(2000).map((o) => o.text), ['answer']);
+    assert.deepEqual(s.sessions.history('test:c1', 2000, 60_000, 10).map((h) => h.text), ['question', 'answer']);
+    // A second completion of the same turn is refused (one reply per turn), and nothing changes.
+    assert.throws(() => s.completeTurn({ inboxId: r.inboxId, conversation: 'test:c1', reply, remember: [{ role: 'user', text: 'dup', at: 1 }], sessionTtlMs: 60_000 }, 1002));
+    assert.equal(s.sessions.history('test:c1', 2000, 60_000, 10).length, 2);
+    s.outbox.markSent(id, { platformMessageIds: ['p1'], sentAt: 2000 });
+    assert.equal(s.outbox.due(3000).length, 0);
+    s.close();
+  });
+
+  it('outbox retry time and dead letters', () => {
+    const s = Store.open(':memory:');
+    const r = s.inbox.record(msg('1'), 'test:c1', 1);
+    if (r.duplicate) throw new Error('dup');
+    const id = s.completeTurn({ inboxId: r.inboxId, conversation: 'test:c1', reply: { platform: 'test', chatId: 'c1', inReplyTo: '1', text: 'x' }, remember: [], sessionTtlMs: 1 }, 100);
+    s.outbox.retryAt(id, 5000, 'busy');
+    assert.equal(s.outbox.due(4999).length, 0);
+    assert.equal(s.outbox.due(5000)[0]?.attempts, 1);
+    assert.equal(s.outbox.pendingFor('test', 'c1').length, 1);
+    s.outbox.markDead(id, 'gone');
+    assert.equal(s.outbox.pendingFor('test', 'c1').length, 0);
+    s.close();
+  });
+
+  it('a session idle beyond its TTL starts afresh; history is capped', () => {
+    const s = Store.open(':memory:');
+    const entries = (n: number, at: number) => Array.from({ length: n }, (_, i) => ({ role: 'user' as const, text: `m${at}-${i}`, at }));
+    s.sessions.append('k', entries(5, 1000), 1000, 10_000);
+    assert.equal(s.sessions.history('k', 5000, 10_000, 3).length, 3);
+    assert.deepEqual(s.sessions.history('k', 5000, 10_000, 3).map((h) => h.text), ['m1000-2', 'm1000-3', 'm1000-4']);
+    assert.equal(s.sessions.history('k', 20_001, 10_000, 10).length, 0, 'expired');
+    s.sessions.append('k', entries(1, 30_000), 30_000, 10_000);
+    assert.deepEqual(s.sessions.history('k', 30_001, 10_000, 10).map((h) => h.text), ['m30000-0'], 'old entries are not carried into the new session');
+    s.close();
+  });
+});
