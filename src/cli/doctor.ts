@@ -3,6 +3,7 @@
 import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadConfig } from '../core/config/load.ts';
+import { unknownActionWarnings } from '../core/config/routes.ts';
 import type { Config } from '../core/config/types.ts';
 import { ConfigError } from '../core/errors.ts';
 import { connectModel } from '../core/models/connect.ts';
@@ -31,7 +32,10 @@ export async function runDoctor(opts: GlobalOptions & { json?: boolean; offline?
 }
 
 async function checkAll(config: Config, offline: boolean, add: (n: string, s: Status, d: string) => void): Promise<void> {
-  for (const w of config.warnings) add('config', 'warn', w);
+  // Rules naming an undefined action are a warning when loading (the seed's trigger_help_workflow must
+  // load) but a failure here; report them once, as routes.
+  const badRoutes = unknownActionWarnings(config.routes, config.actions);
+  for (const w of config.warnings) if (!badRoutes.includes(w)) add('config', 'warn', w);
   for (const v of config.unsetEnv) add('environment', 'warn', `\${${v}} is referenced by the config but not set`);
   if (config.file) checkSecretsInFile(config, add);
 
@@ -52,10 +56,8 @@ async function checkAll(config: Config, offline: boolean, add: (n: string, s: St
     add('database', 'fail', `${databasePath(config)}: ${(err as Error).message}`);
   }
 
-  for (const r of config.routes) {
-    if (!config.actions.has(r.action)) add('routes', 'fail', `rule ${r.index + 1} (${r.source}) points at unknown action "${r.action}"`);
-  }
-  if (config.routes.every((r) => config.actions.has(r.action))) add('routes', 'ok', `${config.routes.length} rule(s), every action exists`);
+  for (const w of badRoutes) add('routes', 'fail', w);
+  if (badRoutes.length === 0) add('routes', 'ok', `${config.routes.length} rule(s), every action exists`);
 
   const ws = config.adapters.websocket;
   try {

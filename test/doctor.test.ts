@@ -1,0 +1,87 @@
+// `clawdbot doctor` and `clawdbot init` as a user runs them.
+import assert from 'node:assert/strict';
+import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startFakeOllama } from './fakes/ollama.ts';
+import { runCli, scratch } from './helpers/cli.ts';
+
+interface Report { checks: { name: string; status: string; detail: string }[]; summary: { failed: number; warnings: number } }
+const FIXTURES = new URL('./fixtures/config/', import.meta.url).pathname;
+
+describe('doctor and init', () => {
+  const s = scratch();
+  let model: Awaited<ReturnType<typeof startFakeOllama>>;
+  before(async () => { model = await startFakeOllama({ models: ['llama3.2:latest'] }); });
+  after(async () => { await model.close(); s.cleanup(); });
+  const doctor = async (args: string[], env = s.env) => {
+    const r = await runCli(['doctor', '--json', ...args], { env, cwd: s.dir });
+    return { code: r.code, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+  };
+  const status = (rep: Report, name: string) => rep.checks.filter((c) => c.name === name).map((c) => c.status);
+
+  it('built-in defaults pass offline, with the model check skipped', async () => {
+    const { code, report } = await doctor(['--offline']);
+    assert.equal(code, 0);
+    assert.deepEqual(status(report, 'database'), ['ok']);
+    assert.match(report.checks.find((c) => c.name === 'database')!.detail, /sqlite-vec v0\.1\.9/);
+    assert.deepEqual(status(report, 'model'), ['skip']);
+  });
+
+  it('the seed layout: warns about quotes and the placeholder key, fails the undefined action and a world-readable secret', async () => {
+    copyFileSync(join(FIXTURES, 'seed-routing.yaml'), join(s.dir, 'seed-routing.yaml'));
+    const cfg = join(s.dir, 'seed.yaml');
+    copyFileSync(join(FIXTURES, 'with-routes-file.yaml'), cfg);
+    chmodSync(cfg, 0o644);
+    const { code, report } = await doctor(['--offline', '--config', cfg]);
+    assert.equal(code, 1);
+    assert.deepEqual(status(report, 'routes'), ['fail']);
+    assert.match(report.checks.find((c) => c.name === 'routes')!.detail, /trigger_help_workflow/);
+    assert.deepEqual(status(report, 'secrets'), ['fail']);
+    assert.ok(status(report, 'security').includes('warn'));
+    chmodSync(cfg, 0o600);
+    assert.deepEqual(status((await doctor(['--offline', '--config', cfg])).report, 'secrets'), ['ok']);
+  });
+
+  it('checks the model endpoint and the model', async () => {
+    const ok = s.write('m-ok.yaml', `models: { default: { provider: ollama, endpoint: "${model.url}", model: llama3.2 } }\n`);
+    const good = await doctor(['--config', ok]);
+    assert.equal(good.code, 0, JSON.stringify(good.report));
+    assert.deepEqual(status(good.report, 'model'), ['ok']);
+    const missing = s.write('m-missing.yaml', `models: { default: { provider: ollama, endpoint: "${model.url}", model: mistral } }\n`);
+    const bad = await doctor(['--config', missing]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.report.checks.find((c) => c.name === 'model')!.detail, /ollama pull mistral/);
+  });
+
+  it('reports a listen address in use, unset variables, and a bad config with exit 2', async () => {
+    const busy = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => busy.once('listening', r));
+    const port = (busy.address() as { port: number }).port;
+    const cfg = s.write('busy.yaml', `security: { api_key: "\${NOPE_KEY}" }\nadapters: { websocket: { listen: "127.0.0.1:${port}" } }\n`);
+    const r = await doctor(['--offline', '--config', cfg]);
+    busy.close();
+    assert.equal(r.code, 1);
+    assert.deepEqual(status(r.report, 'listen'), ['fail']);
+    assert.ok(r.report.checks.some((c) => c.name === 'environment' && /NOPE_KEY/.test(c.detail)));
+    const broken = s.write('broken.yaml', 'models:\n  default:\n    temprature: 2\n');
+    const b = await doctor(['--offline', '--config', broken]);
+    assert.equal(b.code, 2);
+    assert.match(b.report.checks[0]!.detail, /broken\.yaml:3:5.*did you mean/);
+  });
+
+  it('init writes the documented example, refuses to overwrite, and what it wrote passes doctor', async () => {
+    const r = await runCli(['init'], { env: s.env, cwd: s.dir });
+    assert.equal(r.code, 0, r.stderr);
+    const text = readFileSync(join(s.dir, 'clawdbot.yaml'), 'utf8');
+    assert.match(text, /max_concurrency/);
+    const again = await runCli(['init'], { env: s.env, cwd: s.dir });
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /exists; use --force/);
+    assert.equal((await runCli(['init', '--force'], { env: s.env, cwd: s.dir })).code, 0);
+    const d = await doctor(['--offline']);
+    assert.equal(d.report.checks[0]!.detail, `${join(s.dir, 'clawdbot.yaml')} is valid`);
+    assert.equal(d.report.summary.failed, 0, JSON.stringify(d.report));
+  });
+});
