@@ -2,7 +2,6 @@
 import { join } from 'node:path';
 import { loadConfig } from '../core/config/load.ts';
 import type { Config } from '../core/config/types.ts';
-import { ConfigError, UsageError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 
 export interface GlobalOptions {
@@ -23,14 +22,3 @@ export async function commandContext(opts: GlobalOptions, levelFloor?: 'warn'): 
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const severity = (l: string) => LEVELS.indexOf(l);
-
-/** Exit codes: 0 ok, 1 the work failed, 2 usage or configuration error. */
-export function exitCodeFor(err: unknown): number {
-  return err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
-}
-
-export function reportFatal(err: unknown): void {
-  const msg = err instanceof ConfigError || err instanceof UsageError ? err.message : `error: ${(err as Error)?.message ?? String(err)}`;
-  process.stderr.write(`${msg}\n`);
-  process.exitCode = exitCodeFor(err);
-}

@@ -2,7 +2,7 @@
 // and `exec` never pay for the libraries `serve` needs.
 import { Command, CommanderError, Option } from 'commander';
 import { version } from '../version.ts';
-import { reportFatal } from './context.ts';
+import { reportFatal } from './exit.ts';
 
 const program = new Command('clawdbot')
   .description('Self-hosted AI assistant: chat platforms to a local model, in one small executable')
@@ -58,13 +58,12 @@ program.command('route')
   .addOption(new Option('--role <role>', 'role of the sender').default('User'))
   .action((words: string[], opts) => run(async () => (await import('./route.ts')).runExplain(words.join(' '), { ...global(), ...opts }))());
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
+// No top-level await: the bundle is CommonJS (see scripts/build.ts).
+program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
     // Help and version exit 0; every other commander complaint is a usage error (2).
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   } else {
     reportFatal(err);
   }
-}
+});

@@ -45,7 +45,16 @@ export function findConfigFile(opts: LoadOptions = {}): string | null {
   const home = opts.home ?? homeOf(env);
   const xdg = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(home, '.config');
   const candidates = [resolve(cwd, 'clawdbot.yaml'), join(xdg, 'clawdbot', 'config.yaml'), opts.systemFile ?? SYSTEM_CONFIG_FILE];
-  return candidates.find((p) => statSync(p, { throwIfNoEntry: false })?.isFile()) ?? null;
+  return candidates.find(isReadableFile) ?? null;
+}
+
+/** A search location we may not even look into (EACCES on someone else's HOME) counts as absent. */
+function isReadableFile(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isFile() === true;
+  } catch {
+    return false;
+  }
 }
 
 /** Loads, validates and normalises the configuration. Throws ConfigError (a ConfigProblemsError for file problems). */

@@ -4,15 +4,18 @@
 // MODEL_ENDPOINT=http://model-service:8000 has no /v1).
 import type { ModelConfig } from '../config/types.ts';
 import { ModelError } from '../errors.ts';
-import { OllamaClient } from './ollama.ts';
-import { OpenAIClient } from './openai.ts';
 import type { ModelClient } from './types.ts';
 
 export async function connectModel(cfg: ModelConfig, signal?: AbortSignal): Promise<ModelClient> {
   const base = cfg.endpoint.replace(/\/+$/, '');
   const provider = cfg.provider === 'auto' ? await detectProvider(base, signal) : cfg.provider;
-  if (provider === 'ollama') return new OllamaClient({ endpoint: base, model: cfg.model, timeoutMs: cfg.timeoutMs });
+  // Each provider's module (and its library) is loaded only when that provider is used.
+  if (provider === 'ollama') {
+    const { OllamaClient } = await import('./ollama.ts');
+    return new OllamaClient({ endpoint: base, model: cfg.model, timeoutMs: cfg.timeoutMs });
+  }
   const endpoint = cfg.provider === 'auto' && !/\/v\d+$/.test(new URL(base).pathname) ? `${base}/v1` : base;
+  const { OpenAIClient } = await import('./openai.ts');
   return new OpenAIClient({ endpoint, model: cfg.model, apiKey: cfg.apiKey, timeoutMs: cfg.timeoutMs });
 }
 

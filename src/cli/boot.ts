@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Entry of the bundle (dist/clawdbot.cjs) and of the executable; only scripts/build.ts uses this file.
+// It turns on Node's on-disk compile cache (module.enableCompileCache, Node >= 22.1) BEFORE the real
+// program (dist/clawdbot.main.cjs, bundled from src/cli/main.ts) is loaded: V8 then reuses the
+// bytecode of the multi-megabyte bundle instead of compiling it at every start. The cache is keyed by
+// the file's content hash, so a new build simply misses once. NODE_DISABLE_COMPILE_CACHE=1 turns it off
+// (Node's own switch); NODE_COMPILE_CACHE=dir picks the folder (also Node's own).
+//
+// Folder: ${XDG_CACHE_HOME:-$HOME/.cache}/clawdbot/compile-cache, else $TMPDIR/clawdbot-<uid>/compile-cache
+// when that is not writable or HOME is unset (only if that folder is ours and 0700: another user's
+// bytecode must never be loaded). Any failure just means no cache.
+import { constants, enableCompileCache } from 'node:module';
+import { lstatSync, mkdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
+
+/**
+ * mkdir -p (0700). Node's own recursive mkdir — also used inside enableCompileCache — spins forever when
+ * mkdir answers ENOENT under an existing parent (HOME=/proc/x, measured): create the folder here first.
+ */
+function ensureDir(dir: string, depth = 0): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (!statSync(dir).isDirectory()) throw err;
+      return;
+    }
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir || depth > 64) throw err;
+    ensureDir(parent, depth + 1);
+    mkdirSync(dir, { mode: 0o700 });
+  }
+}
+
+function tryCache(dir: string): boolean {
+  try {
+    ensureDir(dir);
+    const r = enableCompileCache(dir);
+    return r.status !== constants.compileCacheStatus.FAILED;
+  } catch {
+    return false;
+  }
+}
+
+function privateTmp(): string | undefined {
+  try {
+    const uid = process.getuid?.();
+    const root = join(tmpdir(), `clawdbot-${uid ?? 'user'}`);
+    ensureDir(root);
+    const st = lstatSync(root);
+    if (!st.isDirectory() || (uid !== undefined && (st.uid !== uid || (st.mode & 0o077) !== 0))) return undefined;
+    return root;
+  } catch {
+    return undefined;
+  }
+}
+
+if (typeof enableCompileCache === 'function' && !process.env.NODE_DISABLE_COMPILE_CACHE) {
+  const xdg = process.env.XDG_CACHE_HOME;
+  const home = process.env.HOME;
+  const primary = xdg && isAbsolute(xdg) ? join(xdg, 'clawdbot') : home && isAbsolute(home) ? join(home, '.cache', 'clawdbot') : undefined;
+  if (!(primary && tryCache(join(primary, 'compile-cache')))) {
+    const tmp = privateTmp();
+    if (tmp) tryCache(join(tmp, 'compile-cache'));
+  }
+}
+
+// Node reports these two deprecations only for code outside node_modules. In the bundle every library
+// is "outside", so grammy's node-fetch (url.parse, DEP0169) and tr46 (require('punycode'), DEP0040)
+// would print them on every Telegram start although the same code is silent from node_modules.
+const bundleOnly = new Set(['DEP0040', 'DEP0169']);
+const emitWarning = process.emitWarning;
+process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]): void {
+  const [a, b] = rest;
+  const code = typeof a === 'object' && a !== null ? (a as { code?: string }).code : typeof b === 'string' ? b : undefined;
+  if (code && bundleOnly.has(code)) return;
+  return (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
+} as typeof process.emitWarning;
+
+// The bundle's CommonJS `require` (this file is bundled to CJS): a literal path, so pkg's walker finds it.
+require('./clawdbot.main.cjs');

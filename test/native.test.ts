@@ -1,0 +1,95 @@
+// The native parts in development (node_modules) and the unpacking the executable does at first use.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { BetterSqlite3, buildInfo, ensureDir, extractOnce, isPackaged, nativeParts, privateTmpRoot } from '../src/store/native.ts';
+
+const scratch = mkdtempSync(join(tmpdir(), 'clawdbot-native-test-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+test('from source, nativeParts() gives existing files in node_modules', () => {
+  assert.equal(isPackaged(), false);
+  assert.equal(buildInfo, undefined);
+  const { addon, vec0 } = nativeParts();
+  assert.ok(addon && existsSync(addon), `addon ${addon}`);
+  assert.match(addon, /node_modules\/better-sqlite3\/(prebuilds|build)\//);
+  assert.ok(existsSync(vec0), `vec0 ${vec0}`);
+  assert.match(vec0, /node_modules\/sqlite-vec-[a-z]+-[a-z0-9]+\/vec0\.(so|dylib|dll)$/);
+  assert.equal(nativeParts(), nativeParts(), 'computed once');
+});
+
+test('a database opened with them loads vec0 (v0.1.9) and answers a KNN query', () => {
+  const { addon, vec0 } = nativeParts();
+  const db = new BetterSqlite3(':memory:', { nativeBinding: addon });
+  try {
+    db.loadExtension(vec0);
+    assert.equal(db.prepare('select vec_version() as v').pluck().get(), 'v0.1.9');
+    db.exec('create virtual table v using vec0(embedding float[2])');
+    const insert = db.prepare('insert into v(rowid, embedding) values (?, ?)');
+    insert.run(1n, JSON.stringify([0, 1]));
+    insert.run(2n, JSON.stringify([1, 0]));
+    const nearest = db.prepare('select rowid from v where embedding match ? and k = 1').pluck().get(JSON.stringify([0.9, 0.1]));
+    assert.equal(nearest, 2);
+  } finally {
+    db.close();
+  }
+});
+
+function asset(name: string, body: Buffer) {
+  const assets = join(scratch, 'assets');
+  mkdirSync(assets, { recursive: true });
+  writeFileSync(join(assets, name), body);
+  return { assets, file: { name, size: body.length, sha256: createHash('sha256').update(body).digest('hex') } };
+}
+
+test('extractOnce writes the file once, reuses it, and replaces a damaged one', () => {
+  const { assets, file } = asset('lib.so', Buffer.from('pretend this is an ELF file'));
+  const dir = join(scratch, 'cache', 'native', '0.0.0-abc');
+  const dest = extractOnce(assets, dir, file);
+  assert.equal(dest, join(dir, 'lib.so'));
+  assert.equal(statSync(dest).size, file.size);
+  assert.equal((statSync(dir).mode & 0o777).toString(8), '700');
+  const ino = statSync(dest).ino;
+  assert.equal(extractOnce(assets, dir, file), dest);
+  assert.equal(statSync(dest).ino, ino, 'same size: reused, not rewritten');
+  writeFileSync(dest, 'trunc'); // a damaged file (e.g. power loss before the data hit the disk)
+  extractOnce(assets, dir, file);
+  assert.equal(statSync(dest).size, file.size);
+  assert.deepEqual(readdirSync(dir), ['lib.so'], 'no temporary file left');
+});
+
+test('extractOnce refuses an embedded file that does not match the build record', () => {
+  const { assets, file } = asset('bad.so', Buffer.from('original'));
+  writeFileSync(join(assets, 'bad.so'), 'tampered'); // same size, other bytes
+  const dir = join(scratch, 'cache-bad');
+  assert.throws(() => extractOnce(assets, dir, file), /does not match the build record/);
+  assert.equal(existsSync(join(dir, 'bad.so')), false);
+});
+
+test('privateTmpRoot is 0700 and refuses a folder others can write', { skip: process.platform === 'win32' }, () => {
+  const saved = process.env.TMPDIR;
+  const base = join(scratch, 'tmp');
+  mkdirSync(base);
+  process.env.TMPDIR = base;
+  try {
+    const root = privateTmpRoot();
+    assert.equal(root, join(base, `clawdbot-${process.getuid!()}`));
+    assert.equal((statSync(root).mode & 0o777).toString(8), '700');
+    chmodSync(root, 0o777);
+    assert.throws(() => privateTmpRoot(), /not private/);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+});
+
+test('ensureDir gives up where mkdir says ENOENT under an existing parent (Node 24 recursive mkdir spins)', { skip: process.platform !== 'linux', timeout: 5000 }, () => {
+  assert.throws(() => ensureDir('/proc/clawdbot-no-home/.cache/clawdbot'), { code: 'ENOENT' });
+  const deep = join(scratch, 'a', 'b', 'c');
+  ensureDir(deep);
+  ensureDir(deep); // exists: fine
+  assert.equal((statSync(join(scratch, 'a')).mode & 0o777).toString(8), '700');
+});
