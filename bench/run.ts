@@ -12,7 +12,6 @@ import { createServer } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
-import { startFakeOllama } from '../test/fakes/ollama.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BUNDLE = join(ROOT, 'dist/clawdbot.cjs');
@@ -109,7 +108,9 @@ async function freePort(): Promise<number> {
 async function main(): Promise<void> {
   if (!existsSync(BUNDLE)) throw new Error('run `npm run build` first');
   const dir = mkdtempSync(join(tmpdir(), 'clawdbot-bench-'));
-  const model = await startFakeOllama({ models: ['llama3.2:latest'] });
+  // The fake model runs in its own process: spawnSync below blocks this one's event loop.
+  const fake = spawn(process.execPath, [join(ROOT, 'test/fakes/ollama.ts'), '--models', 'llama3.2:latest'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const model = { url: await new Promise<string>((r) => fake.stdout.once('data', (d) => r((JSON.parse(String(d)) as { url: string }).url))) };
   try {
     const port = await freePort();
     const cfg = join(dir, 'clawdbot.yaml');
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
     echo.close();
     rows.push({ scenario: 'WebSocket messages/s (static reply)', subject: 'node dist/clawdbot.cjs', value: ours, unit: 'msg/s', baseline: raw, ratio: ours / raw, target: '≥ 50% of raw echo' });
   } finally {
-    await model.close();
+    fake.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
 

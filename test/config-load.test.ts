@@ -148,7 +148,10 @@ describe('defaults', () => {
     const c = defaultConfig({ HOME: '/h' }, '/h');
     assert.equal(c.file, null);
     assert.equal(c.system.name, 'clawdbot');
-    assert.equal(c.system.timezone, Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+    // Found like the C library does ($TZ, /etc/localtime), so it may be an alias of Intl's name (Etc/UTC).
+    const canonical = (tz: string) => new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone;
+    assert.equal(canonical(c.system.timezone), canonical(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'));
+    assert.equal(defaultConfig({ HOME: '/h', TZ: 'Asia/Shanghai' }, '/h').system.timezone, 'Asia/Shanghai');
     assert.equal(c.system.maxConcurrency, 4);
     assert.equal(c.system.dataDir, '/h/.local/share/clawdbot');
     assert.equal(c.system.logLevel, 'info');

@@ -8,7 +8,7 @@
 // of the chat; while none is connected they wait in the outbox and are sent when one comes back.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { AdapterError } from '../core/errors.ts';
 import type { HttpGateway } from '../core/http/server.ts';
 import type { Logger } from '../core/log.ts';
@@ -24,7 +24,9 @@ export class WebSocketAdapter implements Adapter {
   readonly #http: HttpGateway;
   readonly #path: string;
   readonly #log: Logger;
-  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME });
+  /** Made at the first upgrade: `ws` (with Node's crypto and zlib) costs ~5 MB resident before any client. */
+  #wss: Promise<WebSocketServer> | undefined;
+  readonly #clients = new Set<WebSocket>();
   readonly #chats = new Map<string, Set<WebSocket>>();
   #host: AdapterHost | undefined;
   #lastEventAt: number | null = null;
@@ -39,10 +41,12 @@ export class WebSocketAdapter implements Adapter {
   async start(host: AdapterHost, signal: AbortSignal): Promise<void> {
     this.#host = host;
     this.#http.upgrade(this.#path, (req, socket, head, principal) => {
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, req, principal));
+      // The socket stays paused (no 'data' listener) while the library loads.
+      this.#wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME }));
+      void this.#wss.then((wss) => wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, req, principal)));
     }, { auth: true });
     signal.addEventListener('abort', () => {
-      for (const ws of this.#wss.clients) ws.close(1001, 'server shutting down');
+      for (const ws of this.#clients) ws.close(1001, 'server shutting down');
     }, { once: true });
   }
 
@@ -55,11 +59,12 @@ export class WebSocketAdapter implements Adapter {
   }
 
   health(): AdapterHealth {
-    const n = this.#wss.clients.size;
+    const n = this.#clients.size;
     return { connected: this.#host !== undefined, lastEventAt: this.#lastEventAt, lastError: this.#lastError, detail: `${n} client${n === 1 ? '' : 's'}` };
   }
 
   #connected(ws: WebSocket, req: IncomingMessage, principal: string): void {
+    this.#clients.add(ws);
     const own = randomUUID();
     const joined = new Set<string>();
     const reply = (frame: object) => {
@@ -79,6 +84,7 @@ export class WebSocketAdapter implements Adapter {
       this.#log.debug({ err: err.message }, 'websocket error');
     });
     ws.on('close', () => {
+      this.#clients.delete(ws);
       for (const chat of joined) {
         const set = this.#chats.get(chat);
         set?.delete(ws);

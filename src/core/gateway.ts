@@ -113,12 +113,15 @@ export class Gateway {
     const { sessions } = this.#config;
     // Roles come from security.roles once RBAC exists; until then everyone is a User.
     const identity: Identity = { platform: message.platform, id: message.sender.id, name: message.sender.name, role: 'User' };
-    const history = this.#store.sessions.history(t.conversation, started, sessions.ttlMs, sessions.maxHistory);
+    const history = () => this.#store.sessions.history(t.conversation, started, sessions.ttlMs, sessions.maxHistory);
     const route = matchRoute(this.#config.routes, { platform: message.platform, text: message.text, role: identity.role });
-    const log = this.#log.child({ platform: message.platform, chat: message.chat.id, msg: message.id });
+    // Fields for log lines of this turn; not a child logger: pino copies and redacts a child's bindings
+    // when it is made, which costs more than the whole turn of a static reply.
+    const where = { platform: message.platform, chat: message.chat.id, message_id: message.id };
+    const log = this.#log;
     if (!route) {
       this.#store.completeTurnWithoutReply(t.inboxId, Date.now());
-      log.info('no route matched and no default rule: not answered');
+      log.info(where, 'no route matched and no default rule: not answered');
       return { duplicate: false, route: null, result: null, delivery: 'none' };
     }
     const result: ActionResult = await this.#executor
@@ -126,12 +129,12 @@ export class Gateway {
       .catch((err: unknown) => ({ status: 'failed', text: 'Something went wrong while answering.', error: err as Error }) as const);
     if (this.#abort.signal.aborted) {
       // Cut off by the shutdown deadline: the turn stays pending and is redone by the next start.
-      log.warn({ action: route.action }, 'turn interrupted by shutdown; will be redone on restart');
+      log.warn({ ...where, action: route.action }, 'turn interrupted by shutdown; will be redone on restart');
       return { duplicate: false, route, result: null, delivery: 'none' };
     }
     const ms = Date.now() - started;
-    if (result.status === 'failed') log.warn({ action: route.action, err: result.error, ms }, 'turn failed');
-    else log.info({ action: route.action, route: route.source, ms }, 'turn done');
+    if (result.status === 'failed') log.warn({ ...where, action: route.action, err: result.error, ms }, 'turn failed');
+    else if (log.isLevelEnabled('info')) log.info({ ...where, action: route.action, route: route.source, ms }, 'turn done');
 
     const now = Date.now();
     const remember = result.status === 'ok'
@@ -160,15 +163,15 @@ export class Gateway {
 
   #failed(row: OutboxRow, err: unknown): 'queued' | 'dead' {
     const e = err instanceof AdapterError ? err : new AdapterError(row.platform, 'network', String((err as Error)?.message ?? err), { cause: err });
-    const log = this.#log.child({ platform: row.platform, chat: row.chatId, outbox: row.id });
+    const where = { platform: row.platform, chat: row.chatId, outbox: row.id };
     if (!e.retryable || row.attempts + 1 >= MAX_ATTEMPTS) {
       this.#store.outbox.markDead(row.id, e.message);
-      log.error({ err: e }, 'reply could not be delivered; given up');
+      this.#log.error({ ...where, err: e }, 'reply could not be delivered; given up');
       return 'dead';
     }
     const wait = e.kind === 'unavailable' ? OFFLINE_RECHECK_MS : (e.retryAfterMs ?? backoff(row.attempts));
     this.#store.outbox.retryAt(row.id, Date.now() + wait, e.message);
-    log.warn({ err: e.message, retryInMs: wait }, 'reply not delivered yet; will retry');
+    this.#log.warn({ ...where, err: e.message, retryInMs: wait }, 'reply not delivered yet; will retry');
     return 'queued';
   }
 }

@@ -4,23 +4,41 @@ import type { HistoryEntry, Identity, InboundMessage } from './types.ts';
 export interface Turn {
   readonly message: InboundMessage;
   readonly identity: Identity;
-  /** Earlier entries of this conversation, oldest first (empty when the session is new or expired). */
-  readonly history: readonly HistoryEntry[];
+  /**
+   * Earlier entries of this conversation, oldest first (empty when the session is new or expired).
+   * A function: only actions that use history (llm) pay for reading it.
+   */
+  readonly history: () => readonly HistoryEntry[];
   readonly signal: AbortSignal;
   /** Streams reply text as it is produced, when the adapter can show it. */
   readonly onDelta: ((text: string) => void) | undefined;
 }
 
+// Building an Intl.DateTimeFormat costs ~50 µs; a static reply would spend most of its time there.
+// One pair per time zone, made on first use.
+const formats = new Map<string, { date: Intl.DateTimeFormat; time: Intl.DateTimeFormat }>();
+function formatsFor(timeZone: string): { date: Intl.DateTimeFormat; time: Intl.DateTimeFormat } {
+  let f = formats.get(timeZone);
+  if (!f) {
+    f = {
+      date: new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }),
+      time: new Intl.DateTimeFormat('en-CA', { timeZone, hour: '2-digit', minute: '2-digit', hour12: false }),
+    };
+    formats.set(timeZone, f);
+  }
+  return f;
+}
+
 /** Variables a template may use; names are fixed so config can be checked at load time. */
 export function templateVars(turn: Turn, system: { name: string; timezone: string }, now: Date): Record<string, unknown> {
-  const fmt = (opts: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat('en-CA', { timeZone: system.timezone, ...opts }).format(now);
+  const f = formatsFor(system.timezone);
   return {
     system: { name: system.name, timezone: system.timezone },
     user: { id: turn.identity.id, name: turn.identity.name ?? turn.identity.id, role: turn.identity.role },
     chat: { id: turn.message.chat.id },
     platform: turn.message.platform,
     input: turn.message.text,
-    date: fmt({ year: 'numeric', month: '2-digit', day: '2-digit' }),
-    time: fmt({ hour: '2-digit', minute: '2-digit', hour12: false }),
+    date: f.date.format(now),
+    time: f.time.format(now),
   };
 }

@@ -16,7 +16,7 @@ export interface LlmParams {
 export function buildMessages(system: string, turn: Turn, historyTurns: number): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (system) messages.push({ role: 'system', content: system });
-  const history = historyTurns > 0 ? turn.history.slice(-historyTurns) : [];
+  const history = historyTurns > 0 ? turn.history().slice(-historyTurns) : [];
   for (const h of history) messages.push({ role: h.role, content: h.text });
   messages.push({ role: 'user', content: turn.message.text });
   return messages;

@@ -1,6 +1,6 @@
 // /healthz: the process is alive (no key needed). /readyz: each component with detail, behind the API key
 // since it names endpoints; 503 when one is not ready.
-// The model is probed in the background (at most every 15 s), never on the request path.
+// The model is probed at most every 15 s, in the background after the first /readyz.
 import type { AdapterRegistry } from '../../adapters/registry.ts';
 import type { Store } from '../../store/store.ts';
 import type { Executor } from '../executor.ts';
@@ -14,26 +14,31 @@ interface Component { readonly ok: boolean; readonly detail: string }
 export function registerHealth(http: HttpGateway, deps: { store: Store; executor: Executor; adapters: AdapterRegistry; gateway: Gateway }): void {
   let model: Component = { ok: false, detail: 'not checked yet' };
   let probedAt = 0;
-  let probing = false;
-  const probe = async () => {
-    if (probing || Date.now() - probedAt < MODEL_PROBE_MS) return;
-    probing = true;
-    try {
-      const client = await deps.executor.model();
-      const names = await client.listModels();
-      model = { ok: true, detail: `${client.provider} at ${client.endpoint}, ${names.length} model(s)` };
-    } catch (err) {
-      model = { ok: false, detail: (err as Error).message };
-    } finally {
-      probedAt = Date.now();
-      probing = false;
-    }
+  let probing: Promise<void> | undefined;
+  // Not at start-up: the first probe loads the HTTP client (~10 MB resident) that a gateway answering
+  // only static replies never needs. The first /readyz waits for it; later ones use the last result
+  // and refresh it in the background.
+  const probe = (): Promise<void> => {
+    if (probing || Date.now() - probedAt < MODEL_PROBE_MS) return probing ?? Promise.resolve();
+    probing = (async () => {
+      try {
+        const client = await deps.executor.model();
+        const names = await client.listModels();
+        model = { ok: true, detail: `${client.provider} at ${client.endpoint}, ${names.length} model(s)` };
+      } catch (err) {
+        model = { ok: false, detail: (err as Error).message };
+      } finally {
+        probedAt = Date.now();
+        probing = undefined;
+      }
+    })();
+    return probing;
   };
-  void probe();
 
   http.route('GET', '/healthz', ({ res }) => sendJson(res, 200, { status: 'ok' }), { auth: false });
-  http.route('GET', '/readyz', ({ res }) => {
-    void probe();
+  http.route('GET', '/readyz', async ({ res }) => {
+    if (probedAt === 0) await probe();
+    else void probe();
     let database: Component;
     try {
       const pending = deps.store.pendingTurns();
