@@ -51,10 +51,11 @@ export class WebSocketAdapter implements Adapter {
   }
 
   async send(m: OutboundMessage): Promise<DeliveryReceipt> {
-    const sockets = this.#chats.get(m.chatId);
-    if (!sockets || sockets.size === 0) throw new AdapterError(this.platform, 'unavailable', `no client connected for chat ${m.chatId}`);
+    // A socket that is closing would silently drop the frame: only open ones count as delivery.
+    const open = [...(this.#chats.get(m.chatId) ?? [])].filter((ws) => ws.readyState === ws.OPEN);
+    if (open.length === 0) throw new AdapterError(this.platform, 'unavailable', `no client connected for chat ${m.chatId}`);
     const frame = JSON.stringify({ type: 'reply', id: clientId(m.chatId, m.inReplyTo), chat: m.chatId, text: m.text });
-    for (const ws of sockets) ws.send(frame);
+    for (const ws of open) ws.send(frame);
     return { platformMessageIds: [m.inReplyTo], sentAt: Date.now() };
   }
 

@@ -32,6 +32,8 @@ export class Gateway {
   /** Tail of each conversation's queue: the next turn chains onto it. */
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #sending = new Set<number>();
+  /** Inbox ids queued or running in this process, so recover() never starts one a second time. */
+  readonly #queued = new Set<number>();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #abort = new AbortController();
   #accepting = true;
@@ -58,20 +60,24 @@ export class Gateway {
     return this.#inFlight.size;
   }
 
-  receive(message: InboundMessage, onDelta?: (text: string) => void): Promise<TurnOutcome> {
-    if (!this.#accepting) return Promise.reject(new AdapterError(message.platform, 'unavailable', 'shutting down'));
+  async receive(message: InboundMessage, onDelta?: (text: string) => void): Promise<TurnOutcome> {
+    if (!this.#accepting) throw new AdapterError(message.platform, 'unavailable', 'shutting down');
     const conversation = conversationKey(message);
-    const rec = this.#store.inbox.record(message, conversation, Date.now());
+    // Records of one event-loop turn commit together; their callbacks run in arrival order, so
+    // per-conversation order is kept.
+    const rec = await this.#store.write(() => this.#store.inbox.record(message, conversation, Date.now()));
     if (rec.duplicate) {
       this.#log.info({ platform: message.platform, id: message.id }, 'duplicate message ignored');
-      return Promise.resolve({ duplicate: true });
+      return { duplicate: true };
     }
+    // Accepted while shutting down: the turn stays in the inbox and the next start does it.
+    if (!this.#accepting) throw new AdapterError(message.platform, 'unavailable', 'shutting down');
     return this.#enqueue({ inboxId: rec.inboxId, conversation, message }, onDelta);
   }
 
   /** Redoes turns a previous process accepted but did not finish, for the platforms hosted here, and sends queued replies. */
   recover(): void {
-    const pending = this.#store.inbox.pending().filter((t) => this.#adapters.has(t.message.platform));
+    const pending = this.#store.inbox.pending().filter((t) => this.#adapters.has(t.message.platform) && !this.#queued.has(t.inboxId));
     if (pending.length > 0) this.#log.info({ turns: pending.length }, 'resuming unfinished turns');
     for (const t of pending) void this.#enqueue(t);
     this.flushDue();
@@ -84,23 +90,28 @@ export class Gateway {
     }
   }
 
-  /** Stops accepting; waits for turns in flight up to `deadlineMs`, then aborts what is left. */
+  /**
+   * Stops accepting; waits for turns in flight up to `deadlineMs`, then aborts what is left and gives it
+   * one more second (a model or platform call that ignores the abort must not keep the process alive).
+   */
   async close(deadlineMs: number): Promise<void> {
     this.#accepting = false;
-    const all = Promise.allSettled([...this.#inFlight]);
-    const timer = setTimeout(() => this.#abort.abort(new Error('shutdown deadline')), deadlineMs);
-    await all;
-    clearTimeout(timer);
-    await Promise.allSettled([...this.#inFlight]);
+    const settled = () => Promise.allSettled([...this.#inFlight]);
+    await raceTimeout(settled(), deadlineMs);
+    if (this.#inFlight.size === 0) return;
+    this.#abort.abort(new Error('shutdown deadline'));
+    await raceTimeout(settled(), 1000);
   }
 
   #enqueue(t: PendingTurn, onDelta?: (text: string) => void): Promise<TurnOutcome> {
+    this.#queued.add(t.inboxId);
     const prev = this.#queues.get(t.conversation) ?? Promise.resolve();
     const run = prev.then(() => this.#process(t, onDelta));
     const tail = run.catch(() => undefined);
     this.#queues.set(t.conversation, tail);
     this.#inFlight.add(tail);
     void tail.then(() => {
+      this.#queued.delete(t.inboxId);
       this.#inFlight.delete(tail);
       if (this.#queues.get(t.conversation) === tail) this.#queues.delete(t.conversation);
     });
@@ -120,7 +131,7 @@ export class Gateway {
     const where = { platform: message.platform, chat: message.chat.id, message_id: message.id };
     const log = this.#log;
     if (!route) {
-      this.#store.completeTurnWithoutReply(t.inboxId, Date.now());
+      await this.#store.write(() => this.#store.completeTurnWithoutReply(t.inboxId, Date.now()));
       log.info(where, 'no route matched and no default rule: not answered');
       return { duplicate: false, route: null, result: null, delivery: 'none' };
     }
@@ -141,7 +152,8 @@ export class Gateway {
       ? [{ role: 'user' as const, text: message.text, at: message.sentAt }, { role: 'assistant' as const, text: result.text, at: now }]
       : [];
     const reply = { platform: message.platform, chatId: message.chat.id, inReplyTo: message.id, text: result.text };
-    const outboxId = this.#store.completeTurn({ inboxId: t.inboxId, conversation: t.conversation, reply, remember, sessionTtlMs: sessions.ttlMs }, now);
+    const completion = { inboxId: t.inboxId, conversation: t.conversation, reply, remember, sessionTtlMs: sessions.ttlMs };
+    const outboxId = await this.#store.write(() => this.#store.completeTurn(completion, now));
     const delivery = await this.#deliver({ id: outboxId, attempts: 0, ...reply });
     return { duplicate: false, route, result, delivery };
   }
@@ -151,26 +163,31 @@ export class Gateway {
     if (!adapter || this.#sending.has(row.id)) return 'queued';
     this.#sending.add(row.id);
     try {
-      const receipt = await adapter.send(row);
-      this.#store.outbox.markSent(row.id, receipt);
+      let receipt;
+      try {
+        receipt = await adapter.send(row, this.#abort.signal);
+      } catch (err) {
+        return await this.#failed(row, err);
+      }
+      await this.#store.write(() => this.#store.outbox.markSent(row.id, receipt));
       return 'sent';
-    } catch (err) {
-      return this.#failed(row, err);
     } finally {
       this.#sending.delete(row.id);
     }
   }
 
-  #failed(row: OutboxRow, err: unknown): 'queued' | 'dead' {
+  async #failed(row: OutboxRow, err: unknown): Promise<'queued' | 'dead'> {
     const e = err instanceof AdapterError ? err : new AdapterError(row.platform, 'network', String((err as Error)?.message ?? err), { cause: err });
     const where = { platform: row.platform, chat: row.chatId, outbox: row.id };
-    if (!e.retryable || row.attempts + 1 >= MAX_ATTEMPTS) {
-      this.#store.outbox.markDead(row.id, e.message);
+    // An offline recipient is waited for however long it takes (online() resends); other transient
+    // failures are given up after MAX_ATTEMPTS.
+    if (!e.retryable || (e.kind !== 'unavailable' && row.attempts + 1 >= MAX_ATTEMPTS)) {
+      await this.#store.write(() => this.#store.outbox.markDead(row.id, e.message));
       this.#log.error({ ...where, err: e }, 'reply could not be delivered; given up');
       return 'dead';
     }
     const wait = e.kind === 'unavailable' ? OFFLINE_RECHECK_MS : (e.retryAfterMs ?? backoff(row.attempts));
-    this.#store.outbox.retryAt(row.id, Date.now() + wait, e.message);
+    await this.#store.write(() => this.#store.outbox.retryAt(row.id, Date.now() + wait, e.message));
     this.#log.warn({ ...where, err: e.message, retryInMs: wait }, 'reply not delivered yet; will retry');
     return 'queued';
   }
@@ -180,4 +197,9 @@ export class Gateway {
 export function backoff(attempt: number): number {
   const cap = Math.min(300_000, 1000 * 2 ** attempt);
   return Math.round(cap / 2 + Math.random() * (cap / 2));
+}
+
+function raceTimeout(p: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<void>((r) => { timer = setTimeout(r, ms); })]).finally(() => clearTimeout(timer));
 }
