@@ -12,7 +12,7 @@ import { AdapterError } from './errors.ts';
 import type { Executor } from './executor.ts';
 import type { Logger } from './log.ts';
 import { matchRoute } from './router.ts';
-import type { ActionResult, Identity, InboundMessage } from './types.ts';
+import type { ActionResult, DeliveryReceipt, Identity, InboundMessage } from './types.ts';
 
 /** Retries of a reply the platform refused for a transient reason, before it is given up. */
 const MAX_ATTEMPTS = 12;
@@ -161,19 +161,22 @@ export class Gateway {
   async #deliver(row: OutboxRow): Promise<'sent' | 'queued' | 'dead'> {
     const adapter: Adapter | undefined = this.#adapters.get(row.platform);
     if (!adapter || this.#sending.has(row.id)) return 'queued';
+    // The id stays in #sending until the row's new state is committed, so flushDue() or online() can
+    // never pick the same reply up again in between.
     this.#sending.add(row.id);
+    let receipt: DeliveryReceipt;
     try {
-      let receipt;
-      try {
-        receipt = await adapter.send(row, this.#abort.signal);
-      } catch (err) {
-        return await this.#failed(row, err);
-      }
-      await this.#store.write(() => this.#store.outbox.markSent(row.id, receipt));
-      return 'sent';
-    } finally {
-      this.#sending.delete(row.id);
+      receipt = await adapter.send(row, this.#abort.signal);
+    } catch (err) {
+      return await this.#failed(row, err).finally(() => this.#sending.delete(row.id));
     }
+    // Not awaited: the conversation's next turn may start as soon as the platform has this reply (send
+    // order is what matters); the mark commits with the next batch. A crash in between means this one
+    // reply is sent again on restart — the window the outbox design accepts (docs/ARCHITECTURE.md).
+    this.#store.write(() => this.#store.outbox.markSent(row.id, receipt))
+      .catch((err: unknown) => this.#log.error({ err, outbox: row.id }, 'could not mark a reply sent; it may be sent again after a restart'))
+      .finally(() => this.#sending.delete(row.id));
+    return 'sent';
   }
 
   async #failed(row: OutboxRow, err: unknown): Promise<'queued' | 'dead'> {
