@@ -13,7 +13,7 @@ _clawdbot_toolchain() {
   if command -v node >/dev/null 2>&1; then
     have=$(node -p 'process.versions.node' 2>/dev/null || echo 0)
     major=${have%%.*}
-    if [ "${major:-0}" -ge 22 ] 2>/dev/null; then return 0; fi
+    if [ "${major:-0}" -ge 22 ] 2>/dev/null; then _clawdbot_headers; return 0; fi
   fi
   case "$(uname -s)-$(uname -m)" in
     Linux-x86_64) ;;
@@ -34,5 +34,17 @@ _clawdbot_toolchain() {
   fi
   export PATH="$dir/bin:$PATH"
   export CLAWDBOT_NODE_HOME="$dir"
+  _clawdbot_headers
+}
+
+# npm runs `node-gyp rebuild` for better-sqlite3 (it has a binding.gyp); with a prebuilt addon present
+# that compiles nothing, but node-gyp still wants Node's headers and would download them from
+# nodejs.org, which is unreachable here. The Node we run ships its headers: point node-gyp at them.
+_clawdbot_headers() {
+  local prefix
+  prefix=$(dirname "$(dirname "$(command -v node)")")
+  if [ -z "${npm_config_nodedir:-}" ] && [ -f "$prefix/include/node/node.h" ]; then
+    export npm_config_nodedir="$prefix"
+  fi
 }
 _clawdbot_toolchain
