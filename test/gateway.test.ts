@@ -197,7 +197,7 @@ class ScriptedAdapter implements Adapter {
 }
 
 const msg = (id: string, text: string, chat = 'c1', platform = 'test'): InboundMessage => ({
-  platform, id, chat: { id: chat, type: 'dm' }, sender: { id: 'u1', name: 'Ada' }, text, sentAt: Date.now(),
+  platform, id, chat: { id: chat, type: 'dm' }, sender: { id: 'u1', name: 'Ada' }, text, sentAt: Date.now(), attachments: [],
 });
 
 /** The conversation messages of a model call, without the system prompt. */

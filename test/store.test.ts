@@ -8,7 +8,7 @@ import { Store } from '../src/store/store.ts';
 import type { InboundMessage } from '../src/core/types.ts';
 
 const msg = (id: string, text = 'hi'): InboundMessage => ({
-  platform: 'test', id, chat: { id: 'c1', type: 'dm' }, sender: { id: 'u1' }, text, sentAt: 1000,
+  platform: 'test', id, chat: { id: 'c1', type: 'dm' }, sender: { id: 'u1' }, text, sentAt: 1000, attachments: [],
 });
 
 describe('store', () => {

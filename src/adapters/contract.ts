@@ -34,12 +34,30 @@ export interface AdapterHost {
   online(chatId: string): void;
 }
 
+/**
+ * What the gateway hands `send` besides the message. A long reply becomes several platform messages;
+ * `partsSent` says how many of them an earlier attempt already delivered (skip those), and `onPart`
+ * records each one as it is accepted, so a retry after a 429 or a crash never sends a part twice.
+ */
+export interface SendContext {
+  readonly signal: AbortSignal;
+  readonly partsSent: number;
+  onPart(partsSent: number, platformMessageId: string): void;
+}
+
+/** A "working on it" signal shown while the model thinks (Telegram chat action, Slack reaction). */
+export interface Typing {
+  stop(): void;
+}
+
 export interface Adapter {
   readonly platform: string;
   readonly limits: { readonly maxTextLength: number };
   /** Starts receiving; resolves once ready. Stops when `signal` aborts. */
   start(host: AdapterHost, signal: AbortSignal): Promise<void>;
   /** Delivers one reply; throws AdapterError (its kind decides retry) when the platform refuses. */
-  send(message: OutboundMessage, signal?: AbortSignal): Promise<DeliveryReceipt>;
+  send(message: OutboundMessage, ctx: SendContext): Promise<DeliveryReceipt>;
+  /** Shows the platform's typing signal for this message until stop(); optional. Never throws. */
+  startTyping?(message: InboundMessage): Typing;
   health(): AdapterHealth;
 }

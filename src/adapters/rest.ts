@@ -59,6 +59,7 @@ export class RestAdapter implements Adapter {
         sender: { id: parsed.user ?? principal },
         text: parsed.text,
         sentAt: Date.now(),
+        attachments: [],
       });
       if (outcome.duplicate) throw new HttpError(409, `message id ${JSON.stringify(id)} in chat ${JSON.stringify(chat)} was already received`);
       const base = { id, chat, action: outcome.route?.action ?? null };

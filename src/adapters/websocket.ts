@@ -127,6 +127,7 @@ export class WebSocketAdapter implements Adapter {
           sender: { id: parsed.user ?? principal },
           text: parsed.text,
           sentAt: Date.now(),
+          attachments: [],
         },
         (text) => reply({ type: 'delta', id: msgId, text }),
       ).then((outcome) => {

@@ -29,7 +29,7 @@ export async function runExec(words: string[], opts: ExecOptions): Promise<numbe
     const started = performance.now();
     const user = opts.user ?? safeUser();
     const outcome = await gateway.receive(
-      { platform: opts.platform, id: randomUUID(), chat: { id: opts.chat, type: 'dm' }, sender: { id: user }, text, sentAt: Date.now() },
+      { platform: opts.platform, id: randomUUID(), chat: { id: opts.chat, type: 'dm' }, sender: { id: user }, text, sentAt: Date.now(), attachments: [] },
       terminal.delta,
     );
     if (outcome.duplicate) throw new Error('unexpected duplicate');

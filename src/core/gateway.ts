@@ -12,7 +12,7 @@ import { AdapterError } from './errors.ts';
 import type { Executor } from './executor.ts';
 import type { Logger } from './log.ts';
 import { matchRoute } from './router.ts';
-import type { ActionResult, DeliveryReceipt, Identity, InboundMessage } from './types.ts';
+import type { ActionResult, DeliveryReceipt, Identity, InboundMessage, OutboundMessage } from './types.ts';
 
 /** Retries of a reply the platform refused for a transient reason, before it is given up. */
 const MAX_ATTEMPTS = 12;
@@ -135,9 +135,11 @@ export class Gateway {
       log.info(where, 'no route matched and no default rule: not answered');
       return { duplicate: false, route: null, result: null, delivery: 'none' };
     }
+    const typing = this.#adapters.get(message.platform)?.startTyping?.(message);
     const result: ActionResult = await this.#executor
       .run(route.action, { message, identity, history, signal: this.#abort.signal, onDelta })
-      .catch((err: unknown) => ({ status: 'failed', text: 'Something went wrong while answering.', error: err as Error }) as const);
+      .catch((err: unknown) => ({ status: 'failed', text: 'Something went wrong while answering.', error: err as Error }) as const)
+      .finally(() => typing?.stop());
     if (this.#abort.signal.aborted) {
       // Cut off by the shutdown deadline: the turn stays pending and is redone by the next start.
       log.warn({ ...where, action: route.action }, 'turn interrupted by shutdown; will be redone on restart');
@@ -151,10 +153,13 @@ export class Gateway {
     const remember = result.status === 'ok'
       ? [{ role: 'user' as const, text: message.text, at: message.sentAt }, { role: 'assistant' as const, text: result.text, at: now }]
       : [];
-    const reply = { platform: message.platform, chatId: message.chat.id, inReplyTo: message.id, text: result.text };
+    const reply: OutboundMessage = {
+      platform: message.platform, chatId: message.chat.id, inReplyTo: message.id, text: result.text,
+      ...(message.threadId === undefined ? {} : { threadId: message.threadId }),
+    };
     const completion = { inboxId: t.inboxId, conversation: t.conversation, reply, remember, sessionTtlMs: sessions.ttlMs };
     const outboxId = await this.#store.write(() => this.#store.completeTurn(completion, now));
-    const delivery = await this.#deliver({ id: outboxId, attempts: 0, ...reply });
+    const delivery = await this.#deliver({ id: outboxId, attempts: 0, partsSent: 0, ...reply });
     return { duplicate: false, route, result, delivery };
   }
 
@@ -166,7 +171,14 @@ export class Gateway {
     this.#sending.add(row.id);
     let receipt: DeliveryReceipt;
     try {
-      receipt = await adapter.send(row, this.#abort.signal);
+      receipt = await adapter.send(row, {
+        signal: this.#abort.signal,
+        partsSent: row.partsSent,
+        // Each accepted part is recorded (group-committed) so a retry or a restart resumes after it.
+        onPart: (parts) => void this.#store.write(() => this.#store.outbox.partSent(row.id, parts)).catch((err: unknown) => {
+          this.#log.error({ err, outbox: row.id }, 'could not record a sent part');
+        }),
+      });
     } catch (err) {
       return await this.#failed(row, err).finally(() => this.#sending.delete(row.id));
     }

@@ -4,6 +4,17 @@
 /** What kind of conversation a message belongs to. */
 export type ChatType = 'dm' | 'group' | 'channel';
 
+/** A file that came with a message: a reference the adapter can fetch, never the bytes themselves. */
+export interface Attachment {
+  readonly kind: 'image' | 'document' | 'audio' | 'video' | 'file';
+  /** Opaque to core: what the adapter needs to download it (Telegram file_id, Slack url_private, ...). */
+  readonly ref: string;
+  /** As the platform states them; the bytes decide the real type (magic numbers) when it matters. */
+  readonly name: string | undefined;
+  readonly mime: string | undefined;
+  readonly size: number | undefined;
+}
+
 /** One message from a person, as an adapter hands it to the gateway. */
 export interface InboundMessage {
   /** Adapter id ("websocket", "cli", "telegram", ...): the registry key. */
@@ -15,6 +26,11 @@ export interface InboundMessage {
   readonly text: string;
   /** When the platform says it was sent (ms since epoch). */
   readonly sentAt: number;
+  /** Thread or topic inside the chat (Slack thread_ts, Telegram message_thread_id); replies go there. */
+  readonly threadId?: string;
+  /** Platform id of the message this one answers, when it is a reply. */
+  readonly replyTo?: string;
+  readonly attachments: readonly Attachment[];
 }
 
 /** One reply on its way out. `text` is Markdown; the adapter converts it to the platform's markup. */
@@ -23,6 +39,8 @@ export interface OutboundMessage {
   readonly chatId: string;
   /** Platform id of the inbound message this answers. */
   readonly inReplyTo: string;
+  /** Thread or topic of the inbound message, so the reply lands beside it. */
+  readonly threadId?: string;
   readonly text: string;
 }
 

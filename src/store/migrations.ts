@@ -51,4 +51,10 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX messages_conversation ON messages (conversation, id);
   `,
+  `
+  -- Replies go back into the thread they answer; a reply split into several platform messages
+  -- remembers how many parts were accepted, so a retry resumes after them.
+  ALTER TABLE outbox ADD COLUMN thread_id TEXT;
+  ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

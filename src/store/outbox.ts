@@ -5,12 +5,15 @@ import type { DeliveryReceipt, OutboundMessage } from '../core/types.ts';
 export interface OutboxRow extends OutboundMessage {
   readonly id: number;
   readonly attempts: number;
+  /** Platform messages of this reply already delivered (a long reply is split into several). */
+  readonly partsSent: number;
 }
 
-interface RawRow { id: number; platform: string; chat_id: string; in_reply_to: string; text: string; attempts: number }
+interface RawRow { id: number; platform: string; chat_id: string; in_reply_to: string; thread_id: string | null; text: string; attempts: number; parts_sent: number }
 
 const toRow = (r: RawRow): OutboxRow => ({
-  id: r.id, platform: r.platform, chatId: r.chat_id, inReplyTo: r.in_reply_to, text: r.text, attempts: r.attempts,
+  id: r.id, platform: r.platform, chatId: r.chat_id, inReplyTo: r.in_reply_to, text: r.text, attempts: r.attempts, partsSent: r.parts_sent,
+  ...(r.thread_id === null ? {} : { threadId: r.thread_id }),
 });
 
 export class Outbox {
@@ -21,24 +24,26 @@ export class Outbox {
   readonly #retry;
   readonly #dead;
   readonly #get;
+  readonly #part;
 
   constructor(db: Db) {
     this.#insert = db.prepare(
-      `INSERT INTO outbox (inbox_id, platform, chat_id, in_reply_to, text, next_attempt_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO outbox (inbox_id, platform, chat_id, in_reply_to, thread_id, text, next_attempt_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const cols = 'id, platform, chat_id, in_reply_to, text, attempts';
+    const cols = 'id, platform, chat_id, in_reply_to, thread_id, text, attempts, parts_sent';
     this.#due = db.prepare(`SELECT ${cols} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id`);
     this.#forChat = db.prepare(`SELECT ${cols} FROM outbox WHERE status = 'pending' AND platform = ? AND chat_id = ? ORDER BY id`);
     this.#get = db.prepare(`SELECT ${cols} FROM outbox WHERE id = ? AND status = 'pending'`);
     this.#sent = db.prepare(`UPDATE outbox SET status = 'sent', sent_at = ?, receipt = ?, attempts = attempts + 1 WHERE id = ?`);
     this.#retry = db.prepare(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?`);
+    this.#part = db.prepare(`UPDATE outbox SET parts_sent = max(parts_sent, ?) WHERE id = ?`);
     this.#dead = db.prepare(`UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?`);
   }
 
   /** Must run inside the transaction that finishes the turn (see Turns.complete). */
   add(inboxId: number, m: OutboundMessage, now: number): number {
-    return Number(this.#insert.run(inboxId, m.platform, m.chatId, m.inReplyTo, m.text, now, now).lastInsertRowid);
+    return Number(this.#insert.run(inboxId, m.platform, m.chatId, m.inReplyTo, m.threadId ?? null, m.text, now, now).lastInsertRowid);
   }
 
   get(id: number): OutboxRow | undefined {
@@ -52,6 +57,11 @@ export class Outbox {
 
   pendingFor(platform: string, chatId: string): OutboxRow[] {
     return (this.#forChat.all(platform, chatId) as RawRow[]).map(toRow);
+  }
+
+  /** Records that the first `parts` platform messages of a reply were accepted. */
+  partSent(id: number, parts: number): void {
+    this.#part.run(parts, id);
   }
 
   markSent(id: number, receipt: DeliveryReceipt): void {
