@@ -245,9 +245,11 @@ describe('environment overrides', () => {
     assert.equal(loadConfig(s.opts({ file: off, env: { ...s.env, ADAPTER_TYPE: 'websocket' } })).adapters.websocket.enabled, true);
     assert.equal(loadConfig(s.opts({ file: on, env: { ...s.env, ADAPTER_TYPE: ' WebSocket ' } })).adapters.websocket.enabled, true);
     assert.equal(loadConfig(s.opts({ file: on, env: { ...s.env, ADAPTER_TYPE: '' } })).adapters.websocket.enabled, true, 'empty: no override');
+    const both = loadConfig(s.opts({ file: on, env: { ...s.env, ADAPTER_TYPE: 'websocket,slack' } }));
+    assert.deepEqual([both.adapters.websocket.enabled, both.adapters.slack.enabled, both.adapters.telegram.enabled], [true, true, false]);
     assert.throws(
-      () => loadConfig(s.opts({ file: on, env: { ...s.env, ADAPTER_TYPE: 'websocket,telegram' } })),
-      (e: unknown) => e instanceof ConfigError && /ADAPTER_TYPE/.test(e.message) && /"telegram"/.test(e.message) && /\(websocket\)/.test(e.message),
+      () => loadConfig(s.opts({ file: on, env: { ...s.env, ADAPTER_TYPE: 'websocket,matrix' } })),
+      (e: unknown) => e instanceof ConfigError && /ADAPTER_TYPE/.test(e.message) && /"matrix"/.test(e.message) && /\(websocket, telegram, slack\)/.test(e.message),
     );
   });
 });
@@ -266,7 +268,9 @@ describe('clawdbot.example.yaml', () => {
   it('documents every key of the schema with a comment', async () => {
     const { readFileSync } = await import('node:fs');
     const text = readFileSync(EXAMPLE, 'utf8');
-    const keys = ['system', 'name', 'timezone', 'max_concurrency', 'data_dir', 'log_level', 'security', 'api_key', 'rate_limit', 'models', 'default', 'provider', 'endpoint', 'model', 'max_tokens', 'temperature', 'timeout', 'adapters', 'websocket', 'enabled', 'listen', 'path', 'sessions', 'ttl', 'max_history', 'routes', 'routes_file', 'actions', 'platform', 'content', 'content_prefix', 'content_regex', 'role', 'type', 'text', 'system', 'history'];
+    const keys = ['system', 'name', 'timezone', 'max_concurrency', 'data_dir', 'log_level', 'security', 'api_key', 'rate_limit', 'models', 'default', 'provider', 'endpoint', 'model', 'max_tokens', 'temperature', 'timeout', 'adapters', 'websocket', 'enabled', 'listen', 'path', 'sessions', 'ttl', 'max_history', 'routes', 'routes_file', 'actions', 'platform', 'content', 'content_prefix', 'content_regex', 'role', 'type', 'text', 'system', 'history',
+      'telegram', 'token', 'mode', 'api_root', 'webhook_secret', 'webhook_url', 'allow_users', 'allow_chats', 'group_mode', 'max_file_size',
+      'slack', 'bot_token', 'app_token', 'signing_secret', 'api_url', 'allow_channels', 'events_path'];
     for (const k of keys) assert.match(text, new RegExp(`^\\s*(?:#\\s*|- )?${k}:`, 'm'), `${k}: is shown`);
     for (const word of ['MODEL_ENDPOINT', 'ADAPTER_TYPE', 'CLAWDBOT_CONFIG', '${VAR:-default}', '/etc/clawdbot/config.yaml']) assert.ok(text.includes(word), `${word} is mentioned`);
   });

@@ -15,7 +15,7 @@ function config(host: string, apiKey?: string): Config {
   return {
     ...d,
     security: { ...d.security, apiKey },
-    adapters: { websocket: { ...d.adapters.websocket, listen: { host, port: 8080 } } },
+    adapters: { ...d.adapters, websocket: { ...d.adapters.websocket, listen: { host, port: 8080 } } },
   };
 }
 

@@ -97,6 +97,10 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
   const sec = or(raw.security);
   const md = or(raw.models?.default);
   const ws = or(raw.adapters?.websocket);
+  const tg = or(raw.adapters?.telegram);
+  const sl = or(raw.adapters?.slack);
+  const enabled = (id: string, written: boolean | null | undefined, byDefault: boolean) =>
+    ctx.overrides?.adapters ? ctx.overrides.adapters.includes(id) : (written ?? byDefault);
   const sess = or(raw.sessions);
   const provider = md.provider ?? DEFAULTS.provider;
   const endpoint = ctx.overrides?.endpoint ?? md.endpoint ?? DEFAULTS.endpoint;
@@ -131,9 +135,33 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
     },
     adapters: {
       websocket: {
-        enabled: ctx.overrides?.adapters ? ctx.overrides.adapters.includes('websocket') : (ws.enabled ?? true),
+        enabled: enabled('websocket', ws.enabled, true),
         listen: ws.listen ?? DEFAULTS.listen,
         path: ws.path ?? DEFAULTS.wsPath,
+      },
+      telegram: {
+        enabled: enabled('telegram', tg.enabled, false),
+        token: tg.token ?? '',
+        mode: tg.mode ?? 'polling',
+        apiRoot: (tg.api_root ?? 'https://api.telegram.org').replace(/\/+$/, ''),
+        webhookSecret: tg.webhook_secret || undefined,
+        webhookUrl: tg.webhook_url || undefined,
+        allowUsers: tg.allow_users ?? [],
+        allowChats: tg.allow_chats ?? [],
+        groupMode: tg.group_mode ?? 'mention',
+        maxFileSize: tg.max_file_size ?? 20 * 1024 * 1024,
+      },
+      slack: {
+        enabled: enabled('slack', sl.enabled, false),
+        mode: sl.mode ?? 'socket',
+        botToken: sl.bot_token ?? '',
+        appToken: sl.app_token || undefined,
+        signingSecret: sl.signing_secret || undefined,
+        apiUrl: (sl.api_url ?? 'https://slack.com/api/').replace(/\/*$/, '/'),
+        allowUsers: sl.allow_users ?? [],
+        allowChannels: sl.allow_channels ?? [],
+        eventsPath: sl.events_path ?? '/slack/events',
+        maxFileSize: sl.max_file_size ?? 20 * 1024 * 1024,
       },
     },
     sessions: { ttlMs: sess.ttl ?? DEFAULTS.ttlMs, maxHistory },

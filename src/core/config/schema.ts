@@ -6,12 +6,12 @@
 import { array, discriminatedUnion, literal, NEVER, record, strictObject, string, unknown, type output, type ZodRawShape } from 'zod';
 import { compileTemplate, TEMPLATE_VARIABLES } from '../template.ts';
 import { KNOWN_KEYS } from './problems.ts';
-import { EXPECTED_DURATION, EXPECTED_LISTEN, EXPECTED_RATE, EXPECTED_URL, parseDuration, parseHttpUrl, parseListen, parseRate } from './units.ts';
+import { EXPECTED_DURATION, EXPECTED_LISTEN, EXPECTED_RATE, EXPECTED_SIZE, EXPECTED_URL, parseDuration, parseHttpUrl, parseListen, parseRate, parseSize } from './units.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const PROVIDERS = ['ollama', 'openai', 'auto'] as const;
 /** Adapters the config knows; ADAPTER_TYPE names some of these. */
-export const ADAPTER_IDS = ['websocket'] as const;
+export const ADAPTER_IDS = ['websocket', 'telegram', 'slack'] as const;
 export const ROUTE_CONDITIONS = ['platform', 'content', 'content_prefix', 'content_regex', 'role'] as const;
 
 /** A strict mapping whose unknown-key issues list the keys it knows (for "did you mean"). */
@@ -143,6 +143,61 @@ const action = discriminatedUnion(
 
 export type RawAction = output<typeof action>;
 
+/** Ids of people or chats: numbers (Telegram) or strings (Slack U…/C…, Telegram @username). */
+const idList = val('a list of ids (numbers or strings)', (v) => {
+  const items = Array.isArray(v) ? v : v === undefined || v === null ? undefined : [v];
+  if (!items || !items.every((x) => (typeof x === 'number' && Number.isFinite(x)) || (typeof x === 'string' && x.trim() !== ''))) return undefined;
+  return items.map((x) => String(x).trim());
+});
+const size = val(EXPECTED_SIZE, parseSize);
+const urlPathOf = (what: string) => val(what, (v) => (typeof v === 'string' && /^\/[^\s?#]*$/.test(v) ? v : undefined));
+
+/** A secret that is required once the adapter is enabled (checked below, with the variable to set). */
+function needs(r: Record<string, unknown>, key: string, why: string, ctx: { addIssue(i: { code: 'custom'; path: string[]; message: string }): void }): void {
+  if (r.enabled === true && (r[key] === undefined || r[key] === null || r[key] === '')) {
+    ctx.addIssue({ code: 'custom', path: [key], message: `expected ${why} when the adapter is enabled` });
+  }
+}
+
+const telegram = obj({
+  enabled: bool.nullish(),
+  token: text('the bot token from @BotFather (use ${TELEGRAM_BOT_TOKEN})').nullish(),
+  mode: oneOf(['polling', 'webhook'] as const).nullish(),
+  api_root: httpUrl.nullish(),
+  webhook_secret: text('a secret token (1-256 characters A-Z a-z 0-9 _ -)').nullish(),
+  webhook_url: httpUrl.nullish(),
+  allow_users: idList.nullish(),
+  allow_chats: idList.nullish(),
+  group_mode: oneOf(['mention', 'all'] as const).nullish(),
+  max_file_size: size.nullish(),
+}).superRefine((r, ctx) => {
+  needs(r, 'token', 'a bot token (token: ${TELEGRAM_BOT_TOKEN})', ctx);
+  if (r.mode === 'webhook') {
+    needs(r, 'webhook_secret', 'webhook_secret in webhook mode (Telegram sends it in X-Telegram-Bot-Api-Secret-Token)', ctx);
+    needs(r, 'webhook_url', 'webhook_url in webhook mode (the public https URL Telegram calls, ending in /telegram/webhook)', ctx);
+  }
+  if (r.webhook_secret && !/^[A-Za-z0-9_-]{1,256}$/.test(r.webhook_secret)) {
+    ctx.addIssue({ code: 'custom', path: ['webhook_secret'], message: 'expected 1-256 characters A-Z a-z 0-9 _ - (what Telegram accepts)' });
+  }
+});
+
+const slack = obj({
+  enabled: bool.nullish(),
+  mode: oneOf(['socket', 'events'] as const).nullish(),
+  bot_token: text('the bot token xoxb-… (use ${SLACK_BOT_TOKEN})').nullish(),
+  app_token: text('the app-level token xapp-… (use ${SLACK_APP_TOKEN})').nullish(),
+  signing_secret: text('the signing secret (use ${SLACK_SIGNING_SECRET})').nullish(),
+  api_url: httpUrl.nullish(),
+  allow_users: idList.nullish(),
+  allow_channels: idList.nullish(),
+  events_path: urlPathOf('a URL path starting with /').nullish(),
+  max_file_size: size.nullish(),
+}).superRefine((r, ctx) => {
+  needs(r, 'bot_token', 'a bot token (bot_token: ${SLACK_BOT_TOKEN})', ctx);
+  if ((r.mode ?? 'socket') === 'socket') needs(r, 'app_token', 'an app-level token in socket mode (app_token: ${SLACK_APP_TOKEN})', ctx);
+  else needs(r, 'signing_secret', 'the signing secret in events mode (signing_secret: ${SLACK_SIGNING_SECRET})', ctx);
+});
+
 export const configSchema = obj({
   system: obj({
     name: val('a non-empty name', nonEmpty).nullish(),
@@ -170,8 +225,10 @@ export const configSchema = obj({
     websocket: obj({
       enabled: bool.nullish(),
       listen: val(EXPECTED_LISTEN, parseListen).nullish(),
-      path: val('a URL path starting with /', (v) => (typeof v === 'string' && /^\/[^\s?#]*$/.test(v) ? v : undefined)).nullish(),
+      path: urlPathOf('a URL path starting with /').nullish(),
     }).nullish(),
+    telegram: telegram.nullish(),
+    slack: slack.nullish(),
   }).nullish(),
   sessions: obj({
     ttl: duration(1).nullish(),

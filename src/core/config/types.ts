@@ -40,6 +40,39 @@ export interface WebSocketAdapterConfig {
   readonly path: string;
 }
 
+export interface TelegramAdapterConfig {
+  readonly enabled: boolean;
+  readonly token: string;
+  readonly mode: 'polling' | 'webhook';
+  /** Bot API server (default the public one); a self-hosted telegram-bot-api server works too. */
+  readonly apiRoot: string;
+  readonly webhookSecret: string | undefined;
+  /** Public URL Telegram calls in webhook mode; served at /telegram/webhook on the gateway. */
+  readonly webhookUrl: string | undefined;
+  /** Allowed senders (user ids or @usernames); empty = everyone. */
+  readonly allowUsers: readonly string[];
+  /** Allowed chats (chat ids); empty = every chat. */
+  readonly allowChats: readonly string[];
+  /** In groups: answer only when mentioned / commanded / replied to (mention), or every message (all). */
+  readonly groupMode: 'mention' | 'all';
+  readonly maxFileSize: number;
+}
+
+export interface SlackAdapterConfig {
+  readonly enabled: boolean;
+  readonly mode: 'socket' | 'events';
+  readonly botToken: string;
+  readonly appToken: string | undefined;
+  readonly signingSecret: string | undefined;
+  /** Web API base ending in /api/ (default Slack's). */
+  readonly apiUrl: string;
+  readonly allowUsers: readonly string[];
+  readonly allowChannels: readonly string[];
+  /** Events API path on the gateway (default /slack/events). */
+  readonly eventsPath: string;
+  readonly maxFileSize: number;
+}
+
 export interface Config {
   /** The file the config came from, or null when running on built-in defaults. */
   readonly file: string | null;
@@ -56,7 +89,11 @@ export interface Config {
     readonly rateLimit: RateLimit | undefined;
   };
   readonly models: { readonly default: ModelConfig };
-  readonly adapters: { readonly websocket: WebSocketAdapterConfig };
+  readonly adapters: {
+    readonly websocket: WebSocketAdapterConfig;
+    readonly telegram: TelegramAdapterConfig;
+    readonly slack: SlackAdapterConfig;
+  };
   readonly sessions: {
     /** A conversation idle longer than this starts afresh (seed: 3600 s). */
     readonly ttlMs: number;
