@@ -23,6 +23,9 @@ export type TurnOutcome =
       readonly delivery: 'sent' | 'queued' | 'dead' | 'none';
     };
 
+/** A message durably recorded: either a redelivery of one already seen, or a turn on its way. */
+export type Submitted = { readonly duplicate: true } | { readonly duplicate: false; readonly outcome: Promise<TurnOutcome> };
+
 export interface AdapterHost {
   /**
    * Hands a message to the gateway. It is durably recorded before this returns control to the event
@@ -30,6 +33,12 @@ export interface AdapterHost {
    * `onDelta` receives the reply text as the model produces it, for adapters that can show that.
    */
   receive(message: InboundMessage, onDelta?: (text: string) => void): Promise<TurnOutcome>;
+  /**
+   * Like receive, but settles as soon as the message is durably recorded (the outcome comes later):
+   * for platforms that must be acknowledged quickly (a polling offset, a webhook's 200). The caller
+   * must handle a rejection of `outcome` (shutdown).
+   */
+  submit(message: InboundMessage, onDelta?: (text: string) => void): Promise<Submitted>;
   /** A recipient became reachable (e.g. a WebSocket client for this chat connected): send what waits for it. */
   online(chatId: string): void;
 }
@@ -57,6 +66,8 @@ export interface Adapter {
   start(host: AdapterHost, signal: AbortSignal): Promise<void>;
   /** Delivers one reply; throws AdapterError (its kind decides retry) when the platform refuses. */
   send(message: OutboundMessage, ctx: SendContext): Promise<DeliveryReceipt>;
+  /** Checks the credentials against the platform without starting (doctor); returns the bot identity. */
+  verify?(signal: AbortSignal): Promise<string>;
   /** Shows the platform's typing signal for this message until stop(); optional. Never throws. */
   startTyping?(message: InboundMessage): Typing;
   health(): AdapterHealth;

@@ -2,7 +2,7 @@
 // at a time, in arrival order; different conversations run in parallel (model calls are bounded by the
 // executor). Every state change is committed before the next step, so a killed process resumes:
 // pending turns are redone, queued replies are sent.
-import type { Adapter, AdapterHost, TurnOutcome } from '../adapters/contract.ts';
+import type { Adapter, AdapterHost, Submitted, TurnOutcome } from '../adapters/contract.ts';
 import type { AdapterRegistry } from '../adapters/registry.ts';
 import type { Store } from '../store/store.ts';
 import type { PendingTurn } from '../store/inbox.ts';
@@ -50,6 +50,7 @@ export class Gateway {
   host(platform: string): AdapterHost {
     return {
       receive: (m, onDelta) => this.receive(m, onDelta),
+      submit: (m, onDelta) => this.submit(m, onDelta),
       online: (chatId) => {
         for (const row of this.#store.outbox.pendingFor(platform, chatId)) void this.#deliver(row);
       },
@@ -61,6 +62,16 @@ export class Gateway {
   }
 
   async receive(message: InboundMessage, onDelta?: (text: string) => void): Promise<TurnOutcome> {
+    const s = await this.submit(message, onDelta);
+    return s.duplicate ? { duplicate: true } : s.outcome;
+  }
+
+  /**
+   * Records the message durably and queues its turn; resolves as soon as the record is committed, with
+   * the turn's outcome still to come. For adapters that must acknowledge the platform before the
+   * (possibly slow) answer: a polling offset or a webhook's 200 after this point loses nothing.
+   */
+  async submit(message: InboundMessage, onDelta?: (text: string) => void): Promise<Submitted> {
     if (!this.#accepting) throw new AdapterError(message.platform, 'unavailable', 'shutting down');
     const conversation = conversationKey(message);
     // Records of one event-loop turn commit together; their callbacks run in arrival order, so
@@ -72,7 +83,7 @@ export class Gateway {
     }
     // Accepted while shutting down: the turn stays in the inbox and the next start does it.
     if (!this.#accepting) throw new AdapterError(message.platform, 'unavailable', 'shutting down');
-    return this.#enqueue({ inboxId: rec.inboxId, conversation, message }, onDelta);
+    return { duplicate: false, outcome: this.#enqueue({ inboxId: rec.inboxId, conversation, message }, onDelta) };
   }
 
   /** Redoes turns a previous process accepted but did not finish, for the platforms hosted here, and sends queued replies. */
