@@ -2,10 +2,14 @@
 // Exit code 1 when any check fails, 2 when the config itself cannot be loaded.
 import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { CATALOG } from '../adapters/catalog.ts';
 import { loadConfig } from '../core/config/load.ts';
 import { unknownActionWarnings } from '../core/config/routes.ts';
 import type { Config } from '../core/config/types.ts';
 import { ConfigError } from '../core/errors.ts';
+import { ApiKeyAuth } from '../core/http/auth.ts';
+import { HttpGateway } from '../core/http/server.ts';
+import { createLogger } from '../core/log.ts';
 import { connectModel } from '../core/models/connect.ts';
 import { Store } from '../store/store.ts';
 import { databasePath, type GlobalOptions } from './context.ts';
@@ -74,9 +78,33 @@ async function checkAll(config: Config, offline: boolean, add: (n: string, s: St
 
   if (offline) {
     add('model', 'skip', `network checks skipped (--offline): ${config.models.default.endpoint}`);
+    await checkAdapters(config, add, true);
     return;
   }
   await checkModel(config, add);
+  await checkAdapters(config, add, false);
+}
+
+/** Each enabled platform's credentials, checked against the platform (getMe, auth.test ...). */
+async function checkAdapters(config: Config, add: (n: string, s: Status, d: string) => void, offline: boolean): Promise<void> {
+  const log = await createLogger({ level: 'silent' });
+  // Adapters register routes on an HTTP server; this one never listens.
+  const http = new HttpGateway({ listen: config.adapters.websocket.listen, auth: new ApiKeyAuth(undefined), limiter: undefined, log });
+  for (const entry of CATALOG) {
+    if (!entry.enabled(config)) continue;
+    for (const a of await entry.create({ config, http, log })) {
+      if (!a.verify) continue;
+      if (offline) {
+        add(`adapter ${a.platform}`, 'skip', 'credentials not checked (--offline)');
+        continue;
+      }
+      try {
+        add(`adapter ${a.platform}`, 'ok', `credentials accepted: ${await a.verify(AbortSignal.timeout(10_000))}`);
+      } catch (err) {
+        add(`adapter ${a.platform}`, 'fail', (err as Error).message);
+      }
+    }
+  }
 }
 
 async function checkModel(config: Config, add: (n: string, s: Status, d: string) => void): Promise<void> {

@@ -1,11 +1,13 @@
 // `clawdbot serve`: the gateway. HTTP server (WebSocket chat, REST, health), the pipeline, recovery of
 // unfinished work, graceful shutdown on SIGTERM/SIGINT.
 import { isIP } from 'node:net';
+import { CATALOG } from '../adapters/catalog.ts';
+import type { Adapter } from '../adapters/contract.ts';
 import { AdapterRegistry } from '../adapters/registry.ts';
-import { RestAdapter } from '../adapters/rest.ts';
-import { WebSocketAdapter } from '../adapters/websocket.ts';
 import type { Config } from '../core/config/types.ts';
-import { ConfigError } from '../core/errors.ts';
+import { AdapterError, ConfigError } from '../core/errors.ts';
+import type { Gateway as GatewayType } from '../core/gateway.ts';
+import type { Logger } from '../core/log.ts';
 import { Executor } from '../core/executor.ts';
 import { Gateway } from '../core/gateway.ts';
 import { ApiKeyAuth } from '../core/http/auth.ts';
@@ -13,7 +15,7 @@ import { registerHealth } from '../core/http/health.ts';
 import { HttpGateway } from '../core/http/server.ts';
 import { RateLimiter } from '../core/ratelimit.ts';
 import { Store } from '../store/store.ts';
-import { commandContext, databasePath, type GlobalOptions } from './context.ts';
+import { commandContext, databasePath, releaseStartupMemory, STARTUP_GC_DELAY_MS, type GlobalOptions } from './context.ts';
 
 /** How long in-flight turns may take to finish after SIGTERM before they are cut off (and redone on restart). */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -54,15 +56,20 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
   });
   const executor = new Executor(config);
   const adapters = new AdapterRegistry();
-  if (ws.enabled) {
-    adapters.add(new WebSocketAdapter({ http, path: ws.path, log }));
-    adapters.add(new RestAdapter({ http }));
+  for (const entry of CATALOG) {
+    if (entry.enabled(config)) for (const a of await entry.create({ config, http, log })) adapters.add(a);
   }
   const gateway = new Gateway({ config, store, executor, adapters, log });
   registerHealth(http, { store, executor, adapters, gateway });
 
   const stop = new AbortController();
-  for (const a of adapters.all()) await a.start(gateway.host(a.platform), stop.signal);
+  try {
+    await Promise.all(adapters.all().map((a) => startAdapter(a, gateway, stop.signal, log)));
+  } catch (err) {
+    stop.abort();
+    store.close();
+    throw err;
+  }
   let addr: { host: string; port: number };
   try {
     addr = await http.listen();
@@ -75,6 +82,8 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
   const timers = [
     setInterval(() => gateway.flushDue(), 1000),
     setInterval(() => store.inbox.prune(Date.now() - 2 * DAY), 3600_000),
+    // Once, when start-up is over: its garbage back to the OS (idle RSS; see releaseStartupMemory).
+    setTimeout(() => void releaseStartupMemory(), STARTUP_GC_DELAY_MS),
   ];
   for (const t of timers) t.unref();
   const url = `http://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}`;
@@ -99,4 +108,31 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));
   });
+}
+
+/**
+ * Starts one adapter. Wrong credentials stop serve (a config error, exit 2); anything else (the platform
+ * unreachable) is logged and retried in the background with backoff while the other adapters serve.
+ */
+async function startAdapter(a: Adapter, gateway: GatewayType, signal: AbortSignal, log: Logger): Promise<void> {
+  const attempt = async (n: number): Promise<boolean> => {
+    try {
+      await a.start(gateway.host(a.platform), signal);
+      if (n > 0) log.info({ adapter: a.platform, attempt: n }, 'adapter started');
+      return true;
+    } catch (err) {
+      if (err instanceof AdapterError && (err.kind === 'auth' || err.kind === 'rejected')) {
+        throw new ConfigError(`adapter ${a.platform} cannot start: ${err.message}`, { path: `adapters.${a.platform}`, cause: err });
+      }
+      log.error({ adapter: a.platform, err: (err as Error).message }, 'adapter could not start; retrying in the background');
+      return false;
+    }
+  };
+  if (await attempt(0)) return;
+  void (async () => {
+    for (let n = 1; !signal.aborted; n++) {
+      await new Promise((r) => setTimeout(r, Math.min(60_000, 1000 * 2 ** n)).unref());
+      if (signal.aborted || (await attempt(n).catch((err: unknown) => (log.error({ err }, 'adapter gave up'), true)))) return;
+    }
+  })();
 }

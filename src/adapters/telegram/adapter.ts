@@ -1,0 +1,246 @@
+// Telegram through grammY: long polling (default) or a webhook on the gateway's HTTP server. Only
+// translation lives here; routing, retries and durability are the gateway's.
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { Bot } from 'grammy';
+import type { TelegramAdapterConfig } from '../../core/config/types.ts';
+import { AdapterError } from '../../core/errors.ts';
+import { HttpError, readJson, sendJson, type HttpGateway } from '../../core/http/server.ts';
+import type { Logger } from '../../core/log.ts';
+import type { DeliveryReceipt, InboundMessage, OutboundMessage } from '../../core/types.ts';
+import type { Adapter, AdapterHealth, AdapterHost, SendContext, Typing } from '../contract.ts';
+import { renderMessages } from '../format/index.ts';
+import { Pacer } from '../pacer.ts';
+import { isEntityError, toAdapterError } from './errors.ts';
+import { messageIdInChat, toInbound, type TgMessage } from './translate.ts';
+
+export const WEBHOOK_PATH = '/telegram/webhook';
+/** grammY types signals with the abort-controller polyfill's class; Node's own is what it gets at run time. */
+type GrammySignal = Parameters<Bot['init']>[0];
+const gs = (s: AbortSignal | undefined) => s as unknown as GrammySignal;
+/** Telegram's limit, in UTF-16 code units of the text after entity parsing. */
+const MAX_TEXT = 4096;
+/** A chat action shows for 5 s; repeat a little sooner while the model works. */
+const TYPING_EVERY_MS = 4500;
+/** getMe at start must answer within this (grammY itself would wait forever). */
+const START_TIMEOUT_MS = 15_000;
+/** Polling with no successful getUpdates for this long is wedged: restart it. */
+const WEDGED_MS = 120_000;
+
+export class TelegramAdapter implements Adapter {
+  readonly platform = 'telegram';
+  readonly limits = { maxTextLength: MAX_TEXT };
+  readonly #cfg: TelegramAdapterConfig;
+  readonly #http: HttpGateway;
+  readonly #log: Logger;
+  // Telegram's documented limits: ~30 messages/s overall, 1/s per chat, 20/min per group.
+  readonly #pacer = new Pacer({
+    global: { limit: 30, windowMs: 1000 },
+    perChat: { limit: 1, windowMs: 1000 },
+    perGroup: { limit: 20, windowMs: 60_000 },
+  });
+  #bot: Bot | undefined;
+  #host: AdapterHost | undefined;
+  #lastEventAt: number | null = null;
+  #lastPollAt = 0;
+  #lastError: string | null = null;
+  #running = false;
+  #watchdog: NodeJS.Timeout | undefined;
+
+  constructor(opts: { config: TelegramAdapterConfig; http: HttpGateway; log: Logger }) {
+    this.#cfg = opts.config;
+    this.#http = opts.http;
+    this.#log = opts.log.child({ adapter: 'telegram' });
+  }
+
+  get bot(): Bot | undefined {
+    return this.#bot;
+  }
+
+  async start(host: AdapterHost, signal: AbortSignal): Promise<void> {
+    if (!this.#cfg.token) throw new AdapterError('telegram', 'auth', 'adapters.telegram.token is empty (set TELEGRAM_BOT_TOKEN)');
+    this.#host = host;
+    const { Bot } = await import('grammy');
+    const bot = new Bot(this.#cfg.token, { client: { apiRoot: this.#cfg.apiRoot } });
+    this.#bot = bot;
+    // Health: every successful getUpdates proves the connection; every failure is the last error.
+    bot.api.config.use(async (prev, method, payload, sig) => {
+      try {
+        const res = await prev(method, payload, sig);
+        if (method === 'getUpdates') this.#lastPollAt = Date.now();
+        return res;
+      } catch (err) {
+        this.#lastError = `${method}: ${(err as Error).message}`;
+        throw err;
+      }
+    });
+    const init = AbortSignal.any([signal, AbortSignal.timeout(START_TIMEOUT_MS)]);
+    try {
+      await bot.init(gs(init));
+    } catch (err) {
+      throw toAdapterError(err);
+    }
+    const me = bot.botInfo;
+    bot.on(['message', 'edited_message'], (ctx) => this.#onMessage((ctx.message ?? ctx.editedMessage) as unknown as TgMessage));
+    bot.catch((e) => {
+      this.#lastError = e.message;
+      this.#log.error({ err: e.error }, 'telegram update handler failed');
+    });
+    if (this.#cfg.mode === 'webhook') await this.#startWebhook(bot);
+    else this.#startPolling(bot);
+    signal.addEventListener('abort', () => void this.#stop(), { once: true });
+    this.#log.info({ bot: `@${me.username}`, id: me.id, mode: this.#cfg.mode }, 'telegram connected');
+  }
+
+  async verify(signal: AbortSignal): Promise<string> {
+    const { Bot } = await import('grammy');
+    const bot = new Bot(this.#cfg.token, { client: { apiRoot: this.#cfg.apiRoot } });
+    try {
+      await bot.init(gs(signal));
+    } catch (err) {
+      throw toAdapterError(err);
+    }
+    return `@${bot.botInfo.username} (id ${bot.botInfo.id})`;
+  }
+
+  async send(m: OutboundMessage, ctx: SendContext): Promise<DeliveryReceipt> {
+    const bot = this.#bot;
+    if (!bot) throw new AdapterError('telegram', 'unavailable', 'not started');
+    const parts = renderMessages(m.text, { markup: 'telegram-html', limit: MAX_TEXT, unit: 'utf16' });
+    const ids: string[] = [];
+    const chatType = m.chatId.startsWith('-') ? 'group' : 'dm';
+    for (let i = ctx.partsSent; i < parts.length; i++) {
+      await this.#pacer.acquire(m.chatId, chatType, ctx.signal);
+      const other = {
+        parse_mode: 'HTML' as const,
+        ...(m.threadId ? { message_thread_id: Number(m.threadId) } : {}),
+        // The first part answers the question; it still goes out if that message was deleted.
+        ...(i === 0 ? { reply_parameters: { message_id: messageIdInChat(m.inReplyTo), allow_sending_without_reply: true } } : {}),
+      };
+      let sent;
+      try {
+        sent = await bot.api.sendMessage(m.chatId, parts[i]!, other, gs(ctx.signal));
+      } catch (err) {
+        if (!isEntityError(err)) throw toAdapterError(err);
+        // Our HTML was refused: the same part as plain text rather than nothing.
+        this.#log.warn({ err: (err as Error).message }, 'telegram refused the formatted text; sending it plain');
+        const plain = renderMessages(m.text, { markup: 'plain', limit: MAX_TEXT, unit: 'utf16' })[i] ?? parts[i]!;
+        const { parse_mode: _html, ...rest } = other;
+        sent = await bot.api.sendMessage(m.chatId, plain, rest, gs(ctx.signal)).catch((e: unknown) => { throw toAdapterError(e); });
+      }
+      ids.push(String(sent.message_id));
+      ctx.onPart(i + 1, String(sent.message_id));
+    }
+    return { platformMessageIds: ids, sentAt: Date.now() };
+  }
+
+  startTyping(message: InboundMessage): Typing {
+    const bot = this.#bot;
+    const thread = message.threadId ? { message_thread_id: Number(message.threadId) } : {};
+    const tick = () => void bot?.api.sendChatAction(message.chat.id, 'typing', thread).catch((err: unknown) => {
+      this.#log.debug({ err: (err as Error).message }, 'sendChatAction failed');
+    });
+    tick();
+    const timer = setInterval(tick, TYPING_EVERY_MS);
+    return { stop: () => clearInterval(timer) };
+  }
+
+  health(): AdapterHealth {
+    const polling = this.#cfg.mode === 'polling';
+    const fresh = polling ? this.#running && Date.now() - this.#lastPollAt < WEDGED_MS : this.#running;
+    const detail = this.#bot?.isInited() ? `@${this.#bot.botInfo.username}, ${this.#cfg.mode}` : 'not started';
+    return { connected: fresh, lastEventAt: this.#lastEventAt, lastError: this.#lastError, detail };
+  }
+
+  /** Downloads an attachment through getFile, refusing anything larger than `maxBytes`. */
+  async download(ref: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    const bot = this.#bot;
+    if (!bot) throw new AdapterError('telegram', 'unavailable', 'not started');
+    const file = await bot.api.getFile(ref, gs(signal)).catch((e: unknown) => { throw toAdapterError(e); });
+    if (file.file_size !== undefined && file.file_size > maxBytes) throw new AdapterError('telegram', 'rejected', `file is ${file.file_size} bytes; the limit is ${maxBytes}`);
+    if (!file.file_path) throw new AdapterError('telegram', 'rejected', 'Telegram gave no file_path (file too big for the Bot API?)');
+    const res = await fetch(`${this.#cfg.apiRoot}/file/bot${this.#cfg.token}/${file.file_path}`, signal ? { signal } : {});
+    if (!res.ok || !res.body) throw new AdapterError('telegram', 'network', `file download answered ${res.status}`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // Stop reading past the cap: a file can be larger than getFile said.
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw new AdapterError('telegram', 'rejected', `file is larger than ${maxBytes} bytes`);
+      chunks.push(Buffer.from(chunk));
+    }
+    return Buffer.concat(chunks);
+  }
+
+  #onMessage(m: TgMessage): Promise<void> | void {
+    this.#lastEventAt = Date.now();
+    const bot = this.#bot!;
+    const inbound = toInbound(m, {
+      botId: bot.botInfo.id,
+      botUsername: bot.botInfo.username,
+      allowUsers: this.#cfg.allowUsers,
+      allowChats: this.#cfg.allowChats,
+      groupMode: this.#cfg.groupMode,
+    });
+    if ('skip' in inbound) {
+      this.#log.debug({ chat: m.chat.id, reason: inbound.skip }, 'update ignored');
+      return;
+    }
+    // Awaited until the message is recorded, not until it is answered: grammY confirms the polling
+    // offset (or answers the webhook) after this handler, and from then on the inbox holds it.
+    return this.#host!.submit(inbound).then((s) => {
+      if (!s.duplicate) s.outcome.catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'turn not finished'));
+    });
+  }
+
+  #startPolling(bot: Bot): void {
+    this.#running = true;
+    this.#lastPollAt = Date.now();
+    const run = () => {
+      bot.start({ allowed_updates: ['message', 'edited_message'] }).catch((err: unknown) => {
+        this.#lastError = (err as Error).message;
+        this.#log.error({ err: (err as Error).message }, 'telegram polling stopped');
+        this.#running = false;
+      });
+    };
+    run();
+    // grammY retries network errors forever and quietly; if no poll succeeds for WEDGED_MS, restart.
+    this.#watchdog = setInterval(() => {
+      if (!this.#running || Date.now() - this.#lastPollAt < WEDGED_MS) return;
+      this.#log.warn({ sinceMs: Date.now() - this.#lastPollAt, lastError: this.#lastError }, 'telegram polling wedged; restarting it');
+      this.#lastPollAt = Date.now();
+      void bot.stop().catch(() => undefined).finally(run);
+    }, 10_000);
+    this.#watchdog.unref();
+  }
+
+  async #startWebhook(bot: Bot): Promise<void> {
+    const secret = createHash('sha256').update(this.#cfg.webhookSecret ?? '').digest();
+    this.#http.route('POST', WEBHOOK_PATH, async ({ req, res }) => {
+      const given = req.headers['x-telegram-bot-api-secret-token'];
+      const ok = typeof given === 'string' && timingSafeEqual(createHash('sha256').update(given).digest(), secret);
+      if (!ok) throw new HttpError(401, 'wrong or missing X-Telegram-Bot-Api-Secret-Token');
+      const update = await readJson(req, 1024 * 1024);
+      if (typeof update !== 'object' || update === null || typeof (update as { update_id?: unknown }).update_id !== 'number') {
+        throw new HttpError(400, 'expected a Telegram Update');
+      }
+      await bot.handleUpdate(update as Parameters<Bot['handleUpdate']>[0]);
+      sendJson(res, 200, { ok: true });
+    }, { auth: false });
+    try {
+      await bot.api.setWebhook(this.#cfg.webhookUrl!, {
+        secret_token: this.#cfg.webhookSecret!,
+        allowed_updates: ['message', 'edited_message'],
+      });
+    } catch (err) {
+      throw toAdapterError(err);
+    }
+    this.#running = true;
+  }
+
+  async #stop(): Promise<void> {
+    clearInterval(this.#watchdog);
+    const bot = this.#bot;
+    if (this.#cfg.mode === 'polling' && bot?.isRunning()) await bot.stop().catch(() => undefined);
+    this.#running = false;
+  }
+}
