@@ -34,7 +34,8 @@ export class Executor {
   async run(actionName: string, turn: Turn): Promise<ActionResult> {
     const action = this.#config.actions.get(actionName);
     if (!action) {
-      return { status: 'failed', text: 'This request cannot be handled here yet.', error: new Error(`route points at unknown action "${actionName}"`) };
+      // E.g. the seed's trigger_help_workflow before workflows exist: say so instead of guessing.
+      return { status: 'failed', text: `Sorry, "${actionName}" is not configured on this assistant yet.`, error: new Error(`route points at unknown action "${actionName}"`) };
     }
     const vars = () => templateVars(turn, this.#config.system, new Date());
     switch (action.kind) {

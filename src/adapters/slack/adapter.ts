@@ -157,7 +157,7 @@ export class SlackAdapter implements Adapter {
   async #startSocket(signal: AbortSignal): Promise<void> {
     if (!this.#cfg.appToken) throw new AdapterError('slack', 'auth', 'adapters.slack.app_token is empty (set SLACK_APP_TOKEN)');
     const { SocketModeClient, LogLevel } = await import('@slack/socket-mode');
-    const socket = new SocketModeClient({ appToken: this.#cfg.appToken, clientOptions: { slackApiUrl: this.#cfg.apiUrl }, logLevel: LogLevel.ERROR });
+    const socket = new SocketModeClient({ appToken: this.#cfg.appToken, clientOptions: { slackApiUrl: this.#cfg.apiUrl }, logger: slackLogger(this.#log, LogLevel.WARN) });
     this.#socket = socket;
     socket.on('connected', () => { this.#connected = true; });
     socket.on('disconnected', () => { this.#connected = false; });
@@ -212,4 +212,21 @@ export class SlackAdapter implements Adapter {
       sendJson(res, 200, { ok: true });
     }, { auth: false });
   }
+}
+
+/**
+ * The Slack libraries' logger interface onto ours. Their errors during a reconnect are expected noise
+ * (the socket client retries by itself): they go to debug; warnings stay warnings.
+ */
+function slackLogger(log: Logger, level: import('@slack/socket-mode').LogLevel) {
+  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+  return {
+    debug: (...m: unknown[]) => log.debug({ lib: 'slack' }, text(m)),
+    info: (...m: unknown[]) => log.debug({ lib: 'slack' }, text(m)),
+    warn: (...m: unknown[]) => log.warn({ lib: 'slack' }, text(m)),
+    error: (...m: unknown[]) => log.debug({ lib: 'slack' }, text(m)),
+    setLevel: () => undefined,
+    getLevel: () => level,
+    setName: () => undefined,
+  };
 }
