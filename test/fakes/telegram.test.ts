@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { Bot, GrammyError, HttpError, webhookCallback } from 'grammy';
+import { Bot, GrammyError, HttpError, InputFile, webhookCallback } from 'grammy';
 import type { Update } from 'grammy/types';
 import { DEFAULT_ALLOWED_UPDATES, type FakeTelegram, TEXT_LIMIT, parseEntities, startFakeTelegram } from './telegram.ts';
 
@@ -120,6 +120,12 @@ test('unknown methods and paths are 404 Not Found; method names are case-insensi
   assert.equal(sentByForm.text, 'via form');
   assert.equal(sentByForm.reply_to_message.message_id, 1);
   assert.deepEqual(fake.requests.at(-1)!.params.reply_parameters, { message_id: 1 }, 'JSON-typed form fields are decoded in the record');
+  const multipart = new FormData();
+  multipart.set('chat_id', '42');
+  multipart.set('document', new Blob(['form bytes'], { type: 'text/plain' }), 'a file.txt');
+  const doc = await fetch(`${fake.apiRoot}/bot${fake.token}/sendDocument`, { method: 'POST', body: multipart });
+  const sentDoc = ((await doc.json()) as { result: { document: { file_name: string; mime_type: string } } }).result.document;
+  assert.deepEqual([sentDoc.file_name, sentDoc.mime_type], ['a file.txt', 'text/plain']);
 });
 
 test('polling: bot.start() gets pushed updates in order, replies, and bot.stop() confirms the offset', LIMIT, async (t) => {
@@ -330,6 +336,15 @@ test('getFile and the file download URL serve the hosted bytes; unknown ids and 
   const bad = await grammyError(api.getFile('AgACAgIAAxkBAAIunknown'));
   assert.equal(bad.description, 'Bad Request: invalid file_id');
 
+  // an upload from grammy arrives as multipart/form-data and becomes a hosted file too
+  const uploaded = await api.sendDocument(800, new InputFile(Buffer.from('uploaded bytes'), 'notes.txt'), { caption: '<b>notes</b>', parse_mode: 'HTML' });
+  assert.equal(uploaded.document.file_name, 'notes.txt');
+  assert.equal(uploaded.caption, 'notes');
+  assert.deepEqual(uploaded.caption_entities, [{ type: 'bold', offset: 0, length: 5 }]);
+  assert.match(String(fake.requests.at(-1)!.params.document), /^attach:\/\//);
+  const up = await api.getFile(uploaded.document.file_id);
+  assert.equal(await (await fetch(`${fake.apiRoot}/file/bot${fake.token}/${up.file_path}`)).text(), 'uploaded bytes');
+
   const photo = fake.photoMessage({ chatId: 800, bytes, width: 640, height: 480 }).message!.photo!;
   assert.deepEqual(photo.map((p) => [p.width, p.height]), [[90, 68], [640, 480]]);
   assert.match((await api.getFile(photo[1]!.file_id)).file_path ?? '', /^photos\/file_\d+\.jpg$/);
@@ -467,8 +482,9 @@ test('down() refuses connections until it is over; grammy sees an HttpError, the
   assert.equal((await api.getMe()).username, fake.bot.username, 'back after the given time');
 });
 
-test('close() ends a pending long poll and leaves the port closed', LIMIT, async () => {
+test('close() ends a pending long poll and leaves the port closed', LIMIT, async (t) => {
   const fake = await startFakeTelegram();
+  t.after(() => fake.close()); // idempotent: only matters when an assertion below fails
   const api = botFor(fake).api;
   const poll = api.getUpdates({ timeout: 30 });
   await until(() => fake.requests.length === 1, 'the long poll');

@@ -868,8 +868,13 @@ function parseMultipart(body: Buffer, boundary: string): { fields: Record<string
     let dataEnd = next;
     if (body[dataEnd - 2] === 0x0d && body[dataEnd - 1] === 0x0a) dataEnd -= 2;
     const data = body.subarray(headerEnd + 4, dataEnd);
-    const name = /name="([^"]*)"/i.exec(headers)?.[1];
-    const filename = /filename="([^"]*)"/i.exec(headers)?.[1];
+    // grammy writes `content-disposition:form-data;name="x";filename=notes.txt` (no spaces, filename unquoted)
+    const dispositionParam = (key: string): string | undefined => {
+      const m = new RegExp(`(?:^|;)\\s*${key}=(?:"([^"]*)"|([^;\\r\\n]*))`, 'im').exec(/content-disposition:([^\r\n]*)/i.exec(headers)?.[1] ?? '');
+      return m ? (m[1] ?? m[2]!.trim()) : undefined;
+    };
+    const name = dispositionParam('name');
+    const filename = dispositionParam('filename');
     const contentType = /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1]?.trim() ?? 'application/octet-stream';
     if (name !== undefined) {
       if (filename !== undefined) files.set(name, { filename, contentType, data: Buffer.from(data) });
@@ -1564,7 +1569,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     const v = params[field];
     let part: FilePart | undefined;
     if (typeof v === 'string' && v.startsWith('attach://')) part = files.get(v.slice(9));
-    else if (v === undefined) part = files.get(field);
+    else if (typeof v !== 'string') part = files.get(field); // the file itself sent under the parameter's name
     if (part) {
       const hosted = addFile(part.data, { kind, fileName: part.filename });
       return { ...hosted, fileName: part.filename, mimeType: part.contentType };
@@ -1815,10 +1820,11 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     if (!handler && !builtin) return fail(new TelegramApiError(404, 'Not Found'));
     try {
       const pending = handler ? handler(params, { fake, files, via }) : builtin!(params, files);
-      if (lower === 'getupdates' && pending instanceof Promise && onGone) {
-        // the client went away: end the long poll without an answer
+      const mine = poll; // the builtin getUpdates registers its long poll synchronously
+      if (!handler && lower === 'getupdates' && pending instanceof Promise && onGone && mine) {
+        // the client went away: end this long poll without an answer
         onGone(() => {
-          if (poll) finishPoll(poll, NO_RESPONSE);
+          if (poll === mine) finishPoll(mine, NO_RESPONSE);
         });
       }
       const result = await pending;
@@ -1950,6 +1956,9 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     }
 
     const out = await execute(method, params, files, 'http', req.method ?? 'GET', (cancel) => {
+      // req's 'close' fires as soon as the body is read in current Node; the response's 'close' is the
+      // one that tells us the client went away (or the socket was destroyed).
+      if (res.destroyed || !res.socket || res.socket.destroyed) return cancel();
       res.on('close', () => {
         if (!res.writableFinished) cancel();
       });
@@ -2008,7 +2017,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     if (ms !== undefined) {
       downTimer = setTimeout(() => {
         downTimer = undefined;
-        void up();
+        up().catch(() => {}); // the port was taken meanwhile: stay down
       }, ms);
     }
   };
