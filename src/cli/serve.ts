@@ -121,6 +121,7 @@ async function startAdapter(a: Adapter, gateway: GatewayType, signal: AbortSigna
       if (n > 0) log.info({ adapter: a.platform, attempt: n }, 'adapter started');
       return true;
     } catch (err) {
+      if (signal.aborted) return true; // serve is stopping (another adapter failed): not a start failure
       if (err instanceof AdapterError && (err.kind === 'auth' || err.kind === 'rejected')) {
         throw new ConfigError(`adapter ${a.platform} cannot start: ${err.message}`, { path: `adapters.${a.platform}`, cause: err });
       }

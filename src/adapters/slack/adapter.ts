@@ -132,9 +132,11 @@ export class SlackAdapter implements Adapter {
 
   async #identity(web: webApi.WebClient, signal: AbortSignal): Promise<Identity> {
     try {
+      const stopped = () => new AdapterError('slack', 'network', signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError' ? 'auth.test timed out' : 'cancelled');
+      if (signal.aborted) throw stopped();
       const r = await Promise.race([
         web.auth.test(),
-        new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new AdapterError('slack', 'network', 'auth.test timed out')), { once: true })),
+        new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(stopped()), { once: true })),
       ]);
       return { userId: String(r.user_id), botId: String(r.bot_id ?? ''), name: String(r.user), team: String(r.team) };
     } catch (err) {

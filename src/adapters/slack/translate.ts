@@ -39,7 +39,10 @@ export function toInbound(e: SlackEvent, who: SlackAudience): InboundMessage | {
   if (e.subtype && e.subtype !== 'file_share') return { skip: `message subtype ${e.subtype}` };
   if (who.allowChannels.length > 0 && !isDm && !who.allowChannels.includes(e.channel)) return { skip: `channel ${e.channel} not in allow_channels` };
   if (who.allowUsers.length > 0 && !who.allowUsers.includes(e.user)) return { skip: `user ${e.user} not in allow_users` };
-  const text = (e.text ?? '').replaceAll(`<@${who.botUserId}>`, '').replace(/[ \t]{2,}/g, ' ').trim();
+  // Our mention (also in its <@U…|name> form) goes with one space; Slack escapes & < > in message
+  // text, which is undone here (&amp; last) so the router and the model see what the person typed.
+  const mention = new RegExp(` ?<@${who.botUserId}(?:\\|[^>]*)?> ?`, 'g');
+  const text = (e.text ?? '').replace(mention, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').trim();
   const attachments: Attachment[] = (e.files ?? [])
     .filter((f) => f.url_private)
     .map((f) => ({ kind: f.mimetype?.startsWith('image/') ? 'image' : 'document', ref: f.url_private!, name: f.name, mime: f.mimetype, size: f.size }));

@@ -44,6 +44,7 @@ export class TelegramAdapter implements Adapter {
   #lastPollAt = 0;
   #lastError: string | null = null;
   #running = false;
+  #stopping = false;
   #watchdog: NodeJS.Timeout | undefined;
 
   constructor(opts: { config: TelegramAdapterConfig; http: HttpGateway; log: Logger }) {
@@ -197,9 +198,10 @@ export class TelegramAdapter implements Adapter {
     this.#lastPollAt = Date.now();
     const run = () => {
       bot.start({ allowed_updates: ['message', 'edited_message'] }).catch((err: unknown) => {
+        this.#running = false;
+        if (this.#stopping) return; // stop() cut a poll short: expected
         this.#lastError = (err as Error).message;
         this.#log.error({ err: (err as Error).message }, 'telegram polling stopped');
-        this.#running = false;
       });
     };
     run();
@@ -238,6 +240,7 @@ export class TelegramAdapter implements Adapter {
   }
 
   async #stop(): Promise<void> {
+    this.#stopping = true;
     clearInterval(this.#watchdog);
     const bot = this.#bot;
     if (this.#cfg.mode === 'polling' && bot?.isRunning()) await bot.stop().catch(() => undefined);

@@ -47,7 +47,9 @@ export function toInbound(m: TgMessage, who: Audience): InboundMessage | { skip:
   if (!from) return { skip: 'no sender (channel post)' };
   if (from.is_bot) return { skip: 'sent by a bot' };
   if (who.allowChats.length > 0 && !who.allowChats.includes(String(m.chat.id))) return { skip: `chat ${m.chat.id} not in allow_chats` };
-  if (who.allowUsers.length > 0 && !who.allowUsers.includes(String(from.id)) && !(from.username && who.allowUsers.includes(`@${from.username}`))) {
+  // Usernames are case-insensitive on Telegram.
+  const uname = from.username?.toLowerCase();
+  if (who.allowUsers.length > 0 && !who.allowUsers.some((u) => u === String(from.id) || (uname !== undefined && u.toLowerCase() === `@${uname}`))) {
     return { skip: `user ${from.id} not in allow_users` };
   }
   const raw = m.text ?? m.caption ?? '';
@@ -89,7 +91,12 @@ function addressedText(text: string, entities: readonly TgEntity[], who: Audienc
     const piece = text.slice(e.offset, e.offset + e.length);
     if (e.type === 'mention' && piece.toLowerCase() === me) {
       toUs = true;
-      out = out.slice(0, e.offset) + out.slice(e.offset + e.length);
+      // Cut the mention and one space beside it; the rest of the text keeps its spacing (code!).
+      let start = e.offset;
+      let end = e.offset + e.length;
+      if (out[end] === ' ') end++;
+      else if (start > 0 && out[start - 1] === ' ') start--;
+      out = out.slice(0, start) + out.slice(end);
     } else if (e.type === 'bot_command' && e.offset === 0) {
       const at = piece.indexOf('@');
       if (at < 0) toUs = true;
@@ -99,7 +106,7 @@ function addressedText(text: string, entities: readonly TgEntity[], who: Audienc
       } else return null;
     }
   }
-  return { text: out.replace(/[ \t]{2,}/g, ' '), toUs };
+  return { text: out, toUs };
 }
 
 function attachmentsOf(m: TgMessage): Attachment[] {
