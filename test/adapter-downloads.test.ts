@@ -1,16 +1,13 @@
 // Attachments are fetched the platform's way and never past the size cap.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { SlackAdapter } from '../src/adapters/slack/adapter.ts';
 import { TelegramAdapter } from '../src/adapters/telegram/adapter.ts';
 import { defaultConfig } from '../src/core/config/load.ts';
 import { AdapterError } from '../src/core/errors.ts';
-import { ApiKeyAuth } from '../src/core/http/auth.ts';
-import { HttpGateway } from '../src/core/http/server.ts';
-import { createLogger } from '../src/core/log.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack.ts';
 import { startFakeTelegram, type FakeTelegram } from './fakes/telegram.ts';
+import { quietLog, testHttp } from './helpers/pipeline.ts';
 
 const host = {
   receive: async () => ({ duplicate: true }) as const,
@@ -26,8 +23,8 @@ describe('attachment downloads', () => {
   const stop = new AbortController();
   before(async () => {
     [tg, sl] = await Promise.all([startFakeTelegram(), startFakeSlack()]);
-    const log = await createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-    const http = new HttpGateway({ listen: { host: '127.0.0.1', port: 0 }, auth: new ApiKeyAuth(undefined), limiter: undefined, log });
+    const log = await quietLog();
+    const http = testHttp(log);
     const d = defaultConfig().adapters;
     telegram = new TelegramAdapter({ config: { ...d.telegram, enabled: true, token: tg.token, apiRoot: tg.apiRoot }, http, log });
     slack = new SlackAdapter({ config: { ...d.slack, enabled: true, botToken: sl.botToken, appToken: sl.appToken, apiUrl: `${sl.url}/api/` }, http, log });

@@ -1,13 +1,10 @@
 // The Slack adapter (Socket Mode, real @slack/socket-mode + WebClient) passes the shared contract
 // against the fake Slack.
-import { Writable } from 'node:stream';
 import { SlackAdapter } from '../src/adapters/slack/adapter.ts';
 import { defaultConfig } from '../src/core/config/load.ts';
-import { ApiKeyAuth } from '../src/core/http/auth.ts';
-import { HttpGateway } from '../src/core/http/server.ts';
-import { createLogger } from '../src/core/log.ts';
 import { runAdapterContract } from './contract/adapter-contract.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack.ts';
+import { quietLog, testHttp } from './helpers/pipeline.ts';
 
 let fake: FakeSlack;
 const events = new Map<string, object>();
@@ -18,8 +15,8 @@ runAdapterContract({
   maxMessage: 4000,
   async setup() {
     fake = await startFakeSlack();
-    const log = await createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-    const http = new HttpGateway({ listen: { host: '127.0.0.1', port: 0 }, auth: new ApiKeyAuth(undefined), limiter: undefined, log });
+    const log = await quietLog();
+    const http = testHttp(log);
     const d = defaultConfig().adapters.slack;
     return new SlackAdapter({
       config: { ...d, enabled: true, botToken: fake.botToken, appToken: fake.appToken, apiUrl: `${fake.url}/api/` },

@@ -1,12 +1,9 @@
 // The Telegram adapter (long polling, real grammY) passes the shared contract against the fake Bot API.
-import { Writable } from 'node:stream';
 import { TelegramAdapter } from '../src/adapters/telegram/adapter.ts';
 import { defaultConfig } from '../src/core/config/load.ts';
-import { ApiKeyAuth } from '../src/core/http/auth.ts';
-import { HttpGateway } from '../src/core/http/server.ts';
-import { createLogger } from '../src/core/log.ts';
 import { runAdapterContract } from './contract/adapter-contract.ts';
 import { startFakeTelegram, type FakeTelegram } from './fakes/telegram.ts';
+import { quietLog, testHttp } from './helpers/pipeline.ts';
 
 let fake: FakeTelegram;
 const updates = new Map<string, object>();
@@ -18,8 +15,8 @@ runAdapterContract({
   maxMessage: 4096,
   async setup() {
     fake = await startFakeTelegram();
-    const log = await createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-    const http = new HttpGateway({ listen: { host: '127.0.0.1', port: 0 }, auth: new ApiKeyAuth(undefined), limiter: undefined, log });
+    const log = await quietLog();
+    const http = testHttp(log);
     const d = defaultConfig().adapters.telegram;
     return new TelegramAdapter({ config: { ...d, enabled: true, token: fake.token, apiRoot: fake.apiRoot }, http, log });
   },

@@ -1,11 +1,9 @@
 // The WebSocket adapter passes the shared adapter contract; the "platform" is our own /ws endpoint.
-import { Writable } from 'node:stream';
 import { WebSocketAdapter } from '../src/adapters/websocket.ts';
-import { ApiKeyAuth } from '../src/core/http/auth.ts';
-import { HttpGateway } from '../src/core/http/server.ts';
-import { createLogger } from '../src/core/log.ts';
+import type { HttpGateway } from '../src/core/http/server.ts';
 import { runAdapterContract } from './contract/adapter-contract.ts';
 import { TestClient } from './helpers/ws.ts';
+import { quietLog, testHttp } from './helpers/pipeline.ts';
 
 let http: HttpGateway;
 let client: TestClient;
@@ -15,8 +13,8 @@ runAdapterContract({
   name: 'websocket',
   maxMessage: 256 * 1024,
   async setup() {
-    const log = await createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-    http = new HttpGateway({ listen: { host: '127.0.0.1', port: 0 }, auth: new ApiKeyAuth(undefined), limiter: undefined, log });
+    const log = await quietLog();
+    http = testHttp(log);
     const adapter = new WebSocketAdapter({ http, path: '/ws', log });
     const { port } = await http.listen();
     // The client connects once the adapter has registered /ws (start runs after setup).

@@ -3,40 +3,21 @@
 // the Web API for auth.test and chat.postMessage). Real WebClient and verifySlackRequest, real
 // Gateway/Store/Executor, a scripted model.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { AdapterHost } from '../src/adapters/contract.ts';
-import { AdapterRegistry } from '../src/adapters/registry.ts';
 import { SlackAdapter } from '../src/adapters/slack/adapter.ts';
 import { defaultConfig } from '../src/core/config/load.ts';
-import { Executor } from '../src/core/executor.ts';
-import { Gateway } from '../src/core/gateway.ts';
-import { ApiKeyAuth } from '../src/core/http/auth.ts';
-import { HttpGateway } from '../src/core/http/server.ts';
-import { createLogger } from '../src/core/log.ts';
-import type { ModelClient } from '../src/core/models/types.ts';
+import type { Gateway } from '../src/core/gateway.ts';
+import type { HttpGateway } from '../src/core/http/server.ts';
 import type { InboundMessage } from '../src/core/types.ts';
-import { Store } from '../src/store/store.ts';
+import type { Store } from '../src/store/store.ts';
 import { signedRequest, slackSignature, startFakeSlack, urlVerification, type FakeSlack } from './fakes/slack.ts';
+import { pipeline, quietLog, testHttp, until, type Pipeline } from './helpers/pipeline.ts';
 
 const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const CHANNEL = 'C0EVENTS001';
 const ADA = 'U0ADA000001';
-const model: ModelClient = {
-  provider: 'ollama',
-  endpoint: 'scripted',
-  chat: async (req) => ({ text: `echo: ${req.messages.at(-1)!.content}`, model: 'scripted', promptTokens: 1, completionTokens: 1 }),
-  listModels: async () => ['scripted'],
-};
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const until = async (what: string, pred: () => boolean, timeoutMs = 5000) => {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-};
 
 describe('slack adapter: events mode', () => {
   let fake: FakeSlack;
@@ -45,37 +26,32 @@ describe('slack adapter: events mode', () => {
   let gateway: Gateway;
   let adapter: SlackAdapter;
   let endpoint: string;
-  const stop = new AbortController();
+  let p: Pipeline;
   const submitted: InboundMessage[] = [];
   const posts = () => fake.posted.filter((p) => p.method === 'chat.postMessage');
   const postsIn = (channel: string) => posts().filter((p) => p.channel === channel);
 
   before(async () => {
     fake = await startFakeSlack();
-    const log = await createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-    http = new HttpGateway({ listen: { host: '127.0.0.1', port: 0 }, auth: new ApiKeyAuth(undefined), limiter: undefined, log });
+    const log = await quietLog();
+    http = testHttp(log);
     const { port } = await http.listen();
     const config = defaultConfig();
     const slack = { ...config.adapters.slack, enabled: true, mode: 'events' as const, botToken: fake.botToken, appToken: undefined, signingSecret: SIGNING_SECRET, apiUrl: `${fake.url}/api/` };
     endpoint = `http://127.0.0.1:${port}${slack.eventsPath}`;
     adapter = new SlackAdapter({ config: slack, http, log });
-    store = Store.open(':memory:');
-    const adapters = new AdapterRegistry();
-    adapters.add(adapter);
-    gateway = new Gateway({ config, store, executor: new Executor(config, model), adapters, log });
-    const host = gateway.host('slack');
-    const counting: AdapterHost = { ...host, submit: (m, onDelta) => (submitted.push(m), host.submit(m, onDelta)) };
-    await adapter.start(counting, stop.signal);
-    const timer = setInterval(() => gateway.flushDue(), 50);
-    stop.signal.addEventListener('abort', () => clearInterval(timer));
+    p = await pipeline(adapter, {
+      log,
+      config,
+      wrapHost: (host): AdapterHost => ({ ...host, submit: (m, onDelta) => (submitted.push(m), host.submit(m, onDelta)) }),
+    });
+    ({ store, gateway } = p);
   });
   after(async () => {
-    stop.abort();
-    await gateway.close(1000);
+    await p.close();
     const closed = http.close();
     http.destroyAll();
     await closed;
-    store.close();
     await fake.close();
   });
 

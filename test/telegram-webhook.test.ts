@@ -3,38 +3,19 @@
 // to that endpoint with X-Telegram-Bot-Api-Secret-Token. Real grammY, real Gateway/Store/Executor, a
 // scripted model.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { AdapterHost } from '../src/adapters/contract.ts';
-import { AdapterRegistry } from '../src/adapters/registry.ts';
 import { TelegramAdapter, WEBHOOK_PATH } from '../src/adapters/telegram/adapter.ts';
 import { defaultConfig } from '../src/core/config/load.ts';
-import { Executor } from '../src/core/executor.ts';
-import { Gateway } from '../src/core/gateway.ts';
-import { ApiKeyAuth } from '../src/core/http/auth.ts';
-import { HttpGateway } from '../src/core/http/server.ts';
-import { createLogger } from '../src/core/log.ts';
-import type { ModelClient } from '../src/core/models/types.ts';
+import type { Gateway } from '../src/core/gateway.ts';
+import type { HttpGateway } from '../src/core/http/server.ts';
 import type { InboundMessage } from '../src/core/types.ts';
-import { Store } from '../src/store/store.ts';
+import type { Store } from '../src/store/store.ts';
 import { startFakeTelegram, type FakeTelegram, type Message } from './fakes/telegram.ts';
+import { pipeline, quietLog, testHttp, until, type Pipeline } from './helpers/pipeline.ts';
 
 const SECRET = 'webhook_Secret-0123456789';
-const model: ModelClient = {
-  provider: 'ollama',
-  endpoint: 'scripted',
-  chat: async (req) => ({ text: `echo: ${req.messages.at(-1)!.content}`, model: 'scripted', promptTokens: 1, completionTokens: 1 }),
-  listModels: async () => ['scripted'],
-};
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const until = async (what: string, pred: () => boolean, timeoutMs = 5000) => {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-};
 const textOf = (m: Message) => ('text' in m ? (m.text ?? '') : '');
 
 describe('telegram adapter: webhook mode', () => {
@@ -44,7 +25,7 @@ describe('telegram adapter: webhook mode', () => {
   let gateway: Gateway;
   let adapter: TelegramAdapter;
   let endpoint: string;
-  const stop = new AbortController();
+  let p: Pipeline;
   /** Every message the adapter handed to the gateway. */
   const submitted: InboundMessage[] = [];
   const sentTo = (chat: number) => fake.sent.filter((m) => m.chat.id === chat).map(textOf);
@@ -53,8 +34,8 @@ describe('telegram adapter: webhook mode', () => {
 
   before(async () => {
     fake = await startFakeTelegram();
-    const log = await createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-    http = new HttpGateway({ listen: { host: '127.0.0.1', port: 0 }, auth: new ApiKeyAuth(undefined), limiter: undefined, log });
+    const log = await quietLog();
+    http = testHttp(log);
     const { port } = await http.listen();
     endpoint = `http://127.0.0.1:${port}${WEBHOOK_PATH}`;
     const config = defaultConfig();
@@ -63,23 +44,18 @@ describe('telegram adapter: webhook mode', () => {
       http,
       log,
     });
-    store = Store.open(':memory:');
-    const adapters = new AdapterRegistry();
-    adapters.add(adapter);
-    gateway = new Gateway({ config, store, executor: new Executor(config, model), adapters, log });
-    const host = gateway.host('telegram');
-    const counting: AdapterHost = { ...host, submit: (m, onDelta) => (submitted.push(m), host.submit(m, onDelta)) };
-    await adapter.start(counting, stop.signal);
-    const timer = setInterval(() => gateway.flushDue(), 50);
-    stop.signal.addEventListener('abort', () => clearInterval(timer));
+    p = await pipeline(adapter, {
+      log,
+      config,
+      wrapHost: (host): AdapterHost => ({ ...host, submit: (m, onDelta) => (submitted.push(m), host.submit(m, onDelta)) }),
+    });
+    ({ store, gateway } = p);
   });
   after(async () => {
-    stop.abort();
-    await gateway.close(1000);
+    await p.close();
     const closed = http.close();
     http.destroyAll();
     await closed;
-    store.close();
     await fake.close();
   });
 

@@ -2,17 +2,9 @@
 // adapter's real client library. A driver plays the platform's users; the suite checks what a user
 // of that platform would see. Each adapter's test file calls runAdapterContract(driver).
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { Adapter } from '../../src/adapters/contract.ts';
-import { AdapterRegistry } from '../../src/adapters/registry.ts';
-import { defaultConfig } from '../../src/core/config/load.ts';
-import type { Config } from '../../src/core/config/types.ts';
-import { Executor } from '../../src/core/executor.ts';
-import { Gateway } from '../../src/core/gateway.ts';
-import { createLogger } from '../../src/core/log.ts';
-import type { ModelClient } from '../../src/core/models/types.ts';
-import { Store } from '../../src/store/store.ts';
+import { pipeline, quietLog, until, type Pipeline } from '../helpers/pipeline.ts';
 
 /** What a platform's fake and its users can do, as seen from the suite. */
 export interface PlatformDriver {
@@ -34,49 +26,15 @@ export interface PlatformDriver {
   teardown(): Promise<void>;
 }
 
-/** A model that answers at once: the reply is what the test asked for (`reply: <text>`) or an echo. */
-const model: ModelClient = {
-  provider: 'ollama',
-  endpoint: 'contract',
-  chat: async (req) => {
-    const last = req.messages.at(-1)!.content;
-    const m = /^reply: ([\s\S]*)$/.exec(last);
-    return { text: m ? m[1]! : `echo: ${last}`, model: 'contract', promptTokens: 1, completionTokens: 1 };
-  },
-  listModels: async () => ['contract'],
-};
-
-const until = async (what: string, pred: () => boolean, timeoutMs = 8000) => {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
-
 export function runAdapterContract(driver: PlatformDriver): void {
   describe(`adapter contract: ${driver.name}`, () => {
-    let adapter: Adapter;
-    let gateway: Gateway;
-    let store: Store;
-    const stop = new AbortController();
+    let p: Pipeline;
     before(async () => {
-      adapter = await driver.setup();
-      const config: Config = defaultConfig();
-      store = Store.open(':memory:');
-      const adapters = new AdapterRegistry();
-      adapters.add(adapter);
-      const log = await createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-      gateway = new Gateway({ config, store, executor: new Executor(config, model), adapters, log });
-      await adapter.start(gateway.host(adapter.platform), stop.signal);
-      // Retries are normally driven by serve's timer; the suite drives them the same way.
-      const timer = setInterval(() => gateway.flushDue(), 50);
-      stop.signal.addEventListener('abort', () => clearInterval(timer));
+      const adapter: Adapter = await driver.setup();
+      p = await pipeline(adapter, { log: await quietLog() });
     });
     after(async () => {
-      stop.abort();
-      await gateway.close(500);
-      store.close();
+      await p.close();
       await driver.teardown();
     });
 
@@ -131,8 +89,8 @@ export function runAdapterContract(driver: PlatformDriver): void {
 
     it('stop returns promptly', async () => {
       const t0 = Date.now();
-      stop.abort();
-      await gateway.close(1000);
+      p.stop.abort();
+      await p.gateway.close(1000);
       assert.ok(Date.now() - t0 < 3000, `stopped in ${Date.now() - t0} ms`);
     });
   });
