@@ -21,6 +21,8 @@ export type Block =
 
 export interface ListItem {
   readonly gap: boolean;
+  /** A task-list item (`- [ ]` / `- [x]`): done or not; null for a plain item. */
+  readonly task: boolean | null;
   readonly blocks: Block[];
 }
 

@@ -2,19 +2,9 @@
 // delimiter algorithm: code spans, *, _, ~~ emphasis, [links](url), <autolinks>, bare URLs, hard breaks.
 // No regex ever backtracks over the input; every lookahead is bounded.
 import type { Inline } from './ast.ts';
+import { mk, toAst, type Node } from './inline-nodes.ts';
 import { findBareUrl, parseDestination, parseAngleLink } from './links.ts';
 
-type Kind = 'text' | 'code' | 'br' | 'b' | 'i' | 's' | 'link';
-interface Node {
-  kind: Kind;
-  s: string;
-  href: string;
-  bare: boolean;
-  first: Node | null;
-  last: Node | null;
-  prev: Node | null;
-  next: Node | null;
-}
 interface Delim {
   node: Node;
   ch: number;
@@ -36,10 +26,9 @@ for (const c of '\\`*_~[]!<\nhw') SPECIAL[c.charCodeAt(0)] = 1;
 const ASCII_PUNCT = /^[!-/:-@[-`{-~]$/;
 const PUNCT = /^[\p{P}\p{S}]$/u;
 const WS = /^\s$/u;
-const MAX_NESTING = 24;
 
-function mk(kind: Kind, s = ''): Node {
-  return { kind, s, href: '', bare: false, first: null, last: null, prev: null, next: null };
+function isDigit(c: string): boolean {
+  return c.length === 1 && c >= '0' && c <= '9';
 }
 
 function isAsciiAlnum(c: string): boolean {
@@ -214,8 +203,8 @@ export function parseInline(src: string): Inline[] {
       if (c === UNDER) {
         canOpen = left && (!right || bP);
         canClose = right && (!left || aP);
-      } else if (c === STAR && isAsciiAlnum(before) && isAsciiAlnum(after)) {
-        canOpen = canClose = false; // 2*3*4, a*b: arithmetic, not emphasis
+      } else if (c === STAR && isAsciiAlnum(before) && isAsciiAlnum(after) && (j - i === 1 || isDigit(before) || isDigit(after))) {
+        canOpen = canClose = false; // 2*3*4, a*b, x**2: arithmetic, not emphasis (but **bold**text is)
       } else if (c === TILDE && j - i !== 2) {
         canOpen = canClose = false; // only ~~strike~~; "~5 min" stays text
       }
@@ -282,7 +271,7 @@ export function parseInline(src: string): Inline[] {
       while (src.charCodeAt(i) === 32 || src.charCodeAt(i) === 9) i++;
     } else {
       // 'h', 'w', '!': a bare URL, or just a letter
-      const url = c === 33 ? null : findBareUrl(src, i);
+      const url = c === 33 ? null : findBareUrl(src, i, brackets.length > 0);
       if (url) {
         flush();
         const link = mk('link');
@@ -307,52 +296,4 @@ export function parseInline(src: string): Inline[] {
 function isLowSurrogate(s: string, i: number): boolean {
   const c = s.charCodeAt(i);
   return c >= 0xdc00 && c <= 0xdfff && i > 0 && s.charCodeAt(i - 1) >= 0xd800 && s.charCodeAt(i - 1) <= 0xdbff;
-}
-
-function pushText(out: Inline[], s: string): void {
-  if (!s) return;
-  const last = out[out.length - 1];
-  if (last && last.k === 'text') out[out.length - 1] = { k: 'text', s: last.s + s };
-  else out.push({ k: 'text', s });
-}
-
-function toAst(first: Node | null, depth: number, inLink: boolean): Inline[] {
-  const out: Inline[] = [];
-  for (let n = first; n; n = n.next) {
-    switch (n.kind) {
-      case 'text': pushText(out, n.s); break;
-      case 'code': out.push({ k: 'code', s: n.s }); break;
-      case 'br': out.push({ k: 'br' }); break;
-      case 'link':
-        if (inLink || depth >= MAX_NESTING) pushAll(out, toAst(n.first, depth + 1, true));
-        else out.push({ k: 'link', href: n.href, bare: n.bare, c: toAst(n.first, depth + 1, true) });
-        break;
-      default:
-        if (depth >= MAX_NESTING) pushAll(out, flatten(n.first));
-        else out.push({ k: n.kind, c: toAst(n.first, depth + 1, inLink) });
-    }
-  }
-  return out;
-}
-
-function pushAll(out: Inline[], items: Inline[]): void {
-  for (const x of items) {
-    if (x.k === 'text') pushText(out, x.s);
-    else out.push(x);
-  }
-}
-
-/** Deeply nested emphasis (pathological input): keep the text, drop the formatting, no recursion. */
-function flatten(first: Node | null): Inline[] {
-  const out: Inline[] = [];
-  const stack: (Node | null)[] = [first];
-  while (stack.length) {
-    const n = stack.pop();
-    if (!n) continue;
-    stack.push(n.next);
-    if (n.kind === 'text' || n.kind === 'code') pushText(out, n.s);
-    else if (n.kind === 'br') out.push({ k: 'br' });
-    else stack.push(n.first);
-  }
-  return out;
 }

@@ -71,8 +71,8 @@ function layoutBlock(b: UnitBuilder, blk: Block, st: Stack, indent: string): voi
           b.sep(item.gap ? '\n\n' : '\n', st, item.gap ? PRI.PARA : PRI.LINE);
           if (indent) b.prefix(indent, st);
         }
-        const marker = blk.ordered ? `${num++}. ` : '• ';
-        b.prefix(marker, st);
+        const marker = item.task !== null ? (item.task ? '☑ ' : '☐ ') : blk.ordered ? `${num++}. ` : '• ';
+        b.prefix(item.blocks.every(isEmpty) ? marker.trimEnd() : marker, st);
         layoutBlocks(b, item.blocks, st, indent + ' '.repeat(marker.length));
       });
       break;

@@ -8,6 +8,8 @@ const ASCII_PUNCT = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
 const ALLOWED_SCHEMES = new Set(['http', 'https', 'mailto', 'tg', 'ftp']);
 /** Characters that end a bare URL: CJK punctuation and brackets written right after it. */
 const CJK_STOP = '。，、；：！？（）「」『』【】《》〈〉“”‘’\u3000';
+/** ASCII characters that cannot be in a URL as written in text: they end a bare URL. */
+const URL_STOP = '<>"`|{}^\\';
 
 export interface LinkMatch {
   readonly href: string;
@@ -100,8 +102,11 @@ function isAsciiAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
-/** A bare `http(s)://...` or `www....` URL starting at `i` (GFM-style trailing punctuation rules). */
-export function findBareUrl(src: string, i: number): LinkMatch | null {
+/**
+ * A bare `http(s)://...` or `www....` URL starting at `i` (GFM-style trailing punctuation rules).
+ * `inBrackets`: inside a link's text, where `]` ends the URL ("[see https://x.y](https://x.y)").
+ */
+export function findBareUrl(src: string, i: number, inBrackets = false): LinkMatch | null {
   const p = src.startsWith('https://', i) ? 8 : src.startsWith('http://', i) ? 7 : src.startsWith('www.', i) ? 4 : 0;
   if (!p) return null;
   if (i > 0) {
@@ -112,7 +117,7 @@ export function findBareUrl(src: string, i: number): LinkMatch | null {
   let open = 0, close = 0;
   while (k < src.length && k - i < MAX_URL) {
     const c = src.charCodeAt(k);
-    if (c <= 32 || c === 60 || c === 62 || c === 96 || CJK_STOP.includes(src[k]!)) break;
+    if (c <= 32 || URL_STOP.includes(src[k]!) || CJK_STOP.includes(src[k]!) || (inBrackets && c === 93)) break;
     if (c === 40) open++;
     else if (c === 41) close++;
     k++;

@@ -208,8 +208,9 @@ function parseList(lines: readonly string[], i: number, first: Marker, depth: nu
   let itemGap = false;
   let m = first;
   for (;;) {
-    const body = [m.rest];
-    let fence = fenceOf(m.rest);
+    const task = /^\[[ xX]\](?:[ \t]|$)/.test(m.rest) ? m.rest[1] !== ' ' : null;
+    const body = [task === null ? m.rest : m.rest.slice(3).trimStart()];
+    let fence = fenceOf(body[0]!);
     let blanks = 0;
     let k = i + 1;
     for (; k < n; k++) {
@@ -231,7 +232,7 @@ function parseList(lines: readonly string[], i: number, first: Marker, depth: nu
       body.push(stripped);
       fence = fenceOf(stripWs(stripped));
     }
-    items.push({ gap: itemGap, blocks: parseBlocks(body, depth + 1) });
+    items.push({ gap: itemGap, task, blocks: parseBlocks(body, depth + 1) });
     const next = k < n ? markerOf(lines[k]!) : null;
     if (!next || next.ordered !== first.ordered || next.indent > first.indent) return { items, next: k - blanks };
     i = k;

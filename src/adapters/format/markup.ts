@@ -18,7 +18,8 @@ export interface Renderer {
   text(s: string, st: Stack): string;
   /** Markup opening st[depth]; st[0..depth) is what it sits inside. */
   open(st: Stack, depth: number): string;
-  close(st: Stack, depth: number): string;
+  /** `continues`: the format is only closed for a cut and reopens in the next message. */
+  close(st: Stack, depth: number, continues?: boolean): string;
   /**
    * The markup between two pieces of text (raw `before` and `after`): `closes` then `opens`. Lets a
    * renderer add what its parser needs there (Slack's word-boundary fix).
@@ -37,9 +38,10 @@ export function openAll(mk: Renderer, st: Stack): string {
   return s;
 }
 
-export function closeAll(mk: Renderer, st: Stack): string {
+/** Closes every format of `st`; those also in `next` (the next message's first stack) continue there. */
+export function closeAll(mk: Renderer, st: Stack, next?: Stack): string {
   let s = '';
-  for (let d = st.length - 1; d >= 0; d--) s += mk.close(st, d);
+  for (let d = st.length - 1; d >= 0; d--) s += mk.close(st, d, next === undefined || next.includes(st[d]!));
   return s;
 }
 

@@ -20,11 +20,23 @@ function slackUrl(href: string): string {
 
 const inQuote = (st: Stack) => st.length > 0 && st[0]!.t === 'quote';
 
+/**
+ * A quote's "> " belongs at the start of a line. It can only come mid-line when a piece lost its
+ * formatting (a message limit smaller than its markup) and the next piece reopens the quote: then the
+ * prefix is left out (the following lines of the quote still get theirs).
+ */
+export function quoteAtLineStart(before: string, opens: string): string {
+  return opens.startsWith('> ') && before !== '' && !before.endsWith('\n') ? opens.slice(2) : opens;
+}
+
 export const slackMrkdwn: Renderer = {
   name: 'slack-mrkdwn',
   text(s: string, st: Stack): string {
     const e = escapeSlack(s);
-    return inQuote(st) && e.includes('\n') ? e.replaceAll('\n', '\n> ') : e;
+    if (!e.includes('\n')) return e;
+    // A link's text stays on one line (<url|text> cannot hold a line break); quoted lines get "> ".
+    if (within(st, st.length, 'a')) return e.replaceAll('\n', ' ');
+    return inQuote(st) ? e.replaceAll('\n', '\n> ') : e;
   },
   open(st: Stack, d: number): string {
     const f = st[d]!;
@@ -51,6 +63,7 @@ export const slackMrkdwn: Renderer = {
     }
   },
   joint(before: string, closes: string, opens: string, after: string): string {
+    opens = quoteAtLineStart(before, opens);
     // An opening mark needs a non-word character before it, a closing mark one after it.
     const pre = !closes && isMark(opens[0]) && WORD.test(before.at(-1) ?? '') ? ZWSP : '';
     const post = !opens && isMark(closes.at(-1)) && WORD.test(after[0] ?? '') ? ZWSP : '';

@@ -6,7 +6,11 @@ import { within, type Renderer, type Stack } from './markup.ts';
 const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
 
 export function escapeHtml(s: string): string {
-  return /[&<>]/.test(s) ? s.replace(/[&<>]/g, (c) => ENTITY[c]!) : s;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 38 || c === 60 || c === 62) return s.replace(/[&<>]/g, (ch) => ENTITY[ch]!);
+  }
+  return s;
 }
 
 export function escapeAttr(s: string): string {

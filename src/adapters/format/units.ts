@@ -29,7 +29,7 @@ export interface Unit {
   /** Cached width in the target unit (max over markups); -1 until measured. */
   w: number;
   /** Line-start decoration (indentation, bullet): cutting right after it is a last resort. */
-  prefix?: boolean;
+  prefix: boolean;
 }
 
 const CUT_AFTER = '。！？；，、：…';
@@ -43,7 +43,7 @@ function isSpace(c: number): boolean {
 /** Would a break before index j split a grapheme cluster (a combining mark, ZWJ, skin tone follows)? */
 function extendsBack(s: string, j: number): boolean {
   const c = s.charCodeAt(j);
-  if (c < 0x300) return false;
+  if (!(c >= 0x300)) return false; // (also past the end: NaN)
   return EXTEND.test(String.fromCodePoint(s.codePointAt(j)!));
 }
 
@@ -55,13 +55,15 @@ export class UnitBuilder {
   readonly units: Unit[] = [];
 
   #push(s: string, st: Stack, sep: boolean, pri: number): void {
-    this.units.push({ s, st, sep, pri, w: -1 });
+    this.units.push({ s, st, sep, pri, w: -1, prefix: false });
   }
 
-  /** Priority of a cut right before a new non-separator unit, given what precedes it. */
-  #lead(): number {
+  /** Priority of a cut right before new non-separator text `s`, given what precedes it. */
+  #lead(s: string): number {
     const last = this.units.at(-1);
     if (!last || last.sep) return PRI.NONE;
+    // A format change inside a grapheme cluster (e**\u0301**, a ZWJ sequence) is no place to cut.
+    if (extendsBack(s, 0) || last.s.endsWith('\u200d')) return PRI.NONE;
     return last.prefix ? PRI.FORCE : PRI.SEGMENT;
   }
 
@@ -72,8 +74,8 @@ export class UnitBuilder {
   /** Line-start decoration (indentation, bullet). Merges with a prefix right before it. */
   prefix(s: string, st: Stack = EMPTY_STACK): void {
     const last = this.units.at(-1);
-    if (last?.prefix && last.st === st) last.s += s;
-    else this.units.push({ s, st, sep: false, pri: this.#lead(), w: -1, prefix: true });
+    if (last && last.prefix && last.st === st) last.s += s;
+    else this.units.push({ s, st, sep: false, pri: this.#lead(s), w: -1, prefix: true });
   }
 
   /**
@@ -81,7 +83,7 @@ export class UnitBuilder {
    * (`code`), a line's leading indentation stays with its first word.
    */
   text(s: string, st: Stack, code = false): void {
-    let pri = this.#lead();
+    let pri = this.#lead(s);
     let start = 0;
     const word = (end: number) => {
       if (end > start) this.#push(s.slice(start, end), st, false, pri);
@@ -90,6 +92,10 @@ export class UnitBuilder {
     let i = code ? skipIndent(s) : 0;
     while (i < n) {
       const c = s.charCodeAt(i);
+      if (c > 32 && c < 0x2000) {
+        i++;
+        continue;
+      }
       if (isSpace(c)) {
         let j = i + 1;
         while (j < n && isSpace(s.charCodeAt(j))) j++;

@@ -8,7 +8,7 @@ import { HttpError, readJson, sendJson, type HttpGateway } from '../../core/http
 import type { Logger } from '../../core/log.ts';
 import type { DeliveryReceipt, InboundMessage, OutboundMessage } from '../../core/types.ts';
 import type { Adapter, AdapterHealth, AdapterHost, SendContext, Typing } from '../contract.ts';
-import { renderMessages } from '../format/index.ts';
+import { renderMessagesWithPlain } from '../format/index.ts';
 import { Pacer } from '../pacer.ts';
 import { isEntityError, toAdapterError } from './errors.ts';
 import { messageIdInChat, toInbound, type TgMessage } from './translate.ts';
@@ -106,7 +106,8 @@ export class TelegramAdapter implements Adapter {
   async send(m: OutboundMessage, ctx: SendContext): Promise<DeliveryReceipt> {
     const bot = this.#bot;
     if (!bot) throw new AdapterError('telegram', 'unavailable', 'not started');
-    const parts = renderMessages(m.text, { markup: 'telegram-html', limit: MAX_TEXT, unit: 'utf16' });
+    // Each HTML part comes with the same text as plain, cut at the same places, for the fallback below.
+    const parts = renderMessagesWithPlain(m.text, { markup: 'telegram-html', limit: MAX_TEXT, unit: 'utf16' });
     const ids: string[] = [];
     const chatType = m.chatId.startsWith('-') ? 'group' : 'dm';
     for (let i = ctx.partsSent; i < parts.length; i++) {
@@ -119,14 +120,13 @@ export class TelegramAdapter implements Adapter {
       };
       let sent;
       try {
-        sent = await bot.api.sendMessage(m.chatId, parts[i]!, other, gs(ctx.signal));
+        sent = await bot.api.sendMessage(m.chatId, parts[i]!.text, other, gs(ctx.signal));
       } catch (err) {
         if (!isEntityError(err)) throw toAdapterError(err);
         // Our HTML was refused: the same part as plain text rather than nothing.
         this.#log.warn({ err: (err as Error).message }, 'telegram refused the formatted text; sending it plain');
-        const plain = renderMessages(m.text, { markup: 'plain', limit: MAX_TEXT, unit: 'utf16' })[i] ?? parts[i]!;
         const { parse_mode: _html, ...rest } = other;
-        sent = await bot.api.sendMessage(m.chatId, plain, rest, gs(ctx.signal)).catch((e: unknown) => { throw toAdapterError(e); });
+        sent = await bot.api.sendMessage(m.chatId, parts[i]!.plain, rest, gs(ctx.signal)).catch((e: unknown) => { throw toAdapterError(e); });
       }
       ids.push(String(sent.message_id));
       ctx.onPart(i + 1, String(sent.message_id));
