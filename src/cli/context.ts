@@ -22,3 +22,53 @@ export async function commandContext(opts: GlobalOptions, levelFloor?: 'warn'): 
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const severity = (l: string) => LEVELS.indexOf(l);
+
+/** How long after `ready` serve waits before {@link releaseStartupMemory}: start-up is over by then. */
+export const STARTUP_GC_DELAY_MS = 1000;
+
+/**
+ * Runs {@link releaseStartupMemory} once the server has been up for STARTUP_GC_DELAY_MS with no turn
+ * running; while turns are running it looks again a little later (a few times, then gives up: a busy
+ * server grows its heap again anyway). The timer is unref'd; clearing it cancels the collection.
+ */
+export function startupMemoryTimer(busy: () => boolean): NodeJS.Timeout {
+  let tries = 10;
+  const timer = setTimeout(() => {
+    if (busy() && --tries > 0) timer.refresh();
+    else if (tries > 0) void releaseStartupMemory();
+  }, STARTUP_GC_DELAY_MS);
+  return timer.unref();
+}
+
+/**
+ * Gives the garbage of start-up back to the OS, once. Loading the config, the store and the program leaves
+ * dead objects behind, and V8 grows the young generation from 1 to 4 MB resident while start-up
+ * allocates; an idle server then never collects again, so all of it stays resident. A last-resort
+ * collection (what V8 itself does under memory pressure: full GCs that also shrink the young generation
+ * and release empty pages) takes ~15 ms here and lowers idle RSS by ~4 MB (measured on idle `serve`: V8
+ * heap 15.3 → 10.8 MB resident, RssAnon −4.5 MB). Under load the young generation grows again as V8 sees
+ * fit; this runs once, after `ready`, not on any request path.
+ *
+ * Node exposes no "collect now" call without --expose-gc; the flag is set only long enough to fetch the
+ * gc function from a fresh context and is cleared again at once: V8 checks the flag set against Node's
+ * built-in code cache and the compile cache, so a flag left set would make every later module load
+ * compile from source. node:v8 and node:vm are loaded before the flag is set for the same reason. Any
+ * failure is ignored: this is an optimisation only.
+ */
+export async function releaseStartupMemory(): Promise<void> {
+  try {
+    let collect = globalThis.gc; // started with --expose-gc: use it, leave the flags alone
+    if (!collect) {
+      const [{ setFlagsFromString }, { runInNewContext }] = await Promise.all([import('node:v8'), import('node:vm')]);
+      setFlagsFromString('--expose-gc');
+      try {
+        collect = runInNewContext('gc') as NodeJS.GCFunction;
+      } finally {
+        setFlagsFromString('--no-expose-gc');
+      }
+    }
+    collect({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  } catch {
+    // no collection: the memory is merely released later, by V8's own heuristics
+  }
+}

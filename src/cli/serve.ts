@@ -15,7 +15,7 @@ import { registerHealth } from '../core/http/health.ts';
 import { HttpGateway } from '../core/http/server.ts';
 import { RateLimiter } from '../core/ratelimit.ts';
 import { Store } from '../store/store.ts';
-import { commandContext, databasePath, releaseStartupMemory, STARTUP_GC_DELAY_MS, type GlobalOptions } from './context.ts';
+import { commandContext, databasePath, startupMemoryTimer, type GlobalOptions } from './context.ts';
 
 /** How long in-flight turns may take to finish after SIGTERM before they are cut off (and redone on restart). */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -43,7 +43,8 @@ export function checkExposure(config: Config): string[] {
 }
 
 export async function runServe(opts: GlobalOptions): Promise<number> {
-  const t0 = performance.now();
+  // process.hrtime, not performance.now(): the `performance` global loads perf_hooks (~0.5 MB resident).
+  const t0 = process.hrtime.bigint();
   const { config, log } = await commandContext(opts);
   for (const w of checkExposure(config)) log.warn(w);
   const store = Store.open(databasePath(config));
@@ -83,11 +84,11 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
     setInterval(() => gateway.flushDue(), 1000),
     setInterval(() => store.inbox.prune(Date.now() - 2 * DAY), 3600_000),
     // Once, when start-up is over: its garbage back to the OS (idle RSS; see releaseStartupMemory).
-    setTimeout(() => void releaseStartupMemory(), STARTUP_GC_DELAY_MS),
+    startupMemoryTimer(() => gateway.busy > 0),
   ];
   for (const t of timers) t.unref();
   const url = `http://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}`;
-  log.info({ url, ws: `${url.replace(/^http/, 'ws')}${ws.path}`, adapters: adapters.all().map((a) => a.platform), ms: Math.round(performance.now() - t0) }, 'ready');
+  log.info({ url, ws: `${url.replace(/^http/, 'ws')}${ws.path}`, adapters: adapters.all().map((a) => a.platform), ms: Number((process.hrtime.bigint() - t0) / 1_000_000n) }, 'ready');
 
   return new Promise((resolve) => {
     let stopping = false;
