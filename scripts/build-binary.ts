@@ -186,6 +186,8 @@ function stage(bundle: BundleResult): string {
   mkdirSync(join(dir, 'native'), { recursive: true });
   copyFileSync(bundle.entryFile, join(dir, ENTRY_NAME));
   copyFileSync(bundle.mainFile, join(dir, MAIN_NAME));
+  // Library chunks loaded on first import() (see scripts/build.ts): found by pkg through their literal require().
+  for (const c of bundle.chunks) copyFileSync(c, join(dir, basename(c)));
   for (const f of [bundle.native.addon, bundle.native.vec0]) {
     copyFileSync(f.source, join(dir, 'native', f.name));
     if (statSync(join(dir, 'native', f.name)).size !== f.size) throw new Error(`${f.source} changed while building`);
@@ -278,7 +280,7 @@ export async function buildBinary(options: BinaryOptions = {}): Promise<BinaryRe
     throw new Error(`build the executable on ${PLATFORM}-${ARCH} (pkg generates the SEA blob with the target's own node)`);
   }
   const t0 = performance.now();
-  const bundle = await buildBundle(options);
+  const bundle = await buildBundle({ ...options, split: true });
   log(`bundle: ${relative(process.cwd(), bundle.mainFile)} ${mb(bundle.mainBytes)} in ${since(t0)}`);
 
   const t1 = performance.now();
