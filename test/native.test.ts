@@ -5,7 +5,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { BetterSqlite3, buildInfo, ensureDir, extractOnce, isPackaged, nativeParts, privateTmpRoot } from '../src/store/native.ts';
+import { BetterSqlite3, buildInfo, extractOnce, isPackaged, nativeParts } from '../src/store/native.ts';
+import { ensureDir, privateTmpRoot } from '../src/cache-dirs.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'clawdbot-native-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));

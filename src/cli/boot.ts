@@ -10,29 +10,8 @@
 // when that is not writable or HOME is unset (only if that folder is ours and 0700: another user's
 // bytecode must never be loaded). Any failure just means no cache.
 import { constants, enableCompileCache } from 'node:module';
-import { lstatSync, mkdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
-
-/**
- * mkdir -p (0700). Node's own recursive mkdir — also used inside enableCompileCache — spins forever when
- * mkdir answers ENOENT under an existing parent (HOME=/proc/x, measured): create the folder here first.
- */
-function ensureDir(dir: string, depth = 0): void {
-  try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') {
-      if (!statSync(dir).isDirectory()) throw err;
-      return;
-    }
-    const parent = dirname(dir);
-    if (code !== 'ENOENT' || parent === dir || depth > 64) throw err;
-    ensureDir(parent, depth + 1);
-    mkdirSync(dir, { mode: 0o700 });
-  }
-}
+import { isAbsolute, join } from 'node:path';
+import { ensureDir, privateTmpRoot } from '../cache-dirs.ts';
 
 function tryCache(dir: string): boolean {
   try {
@@ -46,12 +25,7 @@ function tryCache(dir: string): boolean {
 
 function privateTmp(): string | undefined {
   try {
-    const uid = process.getuid?.();
-    const root = join(tmpdir(), `clawdbot-${uid ?? 'user'}`);
-    ensureDir(root);
-    const st = lstatSync(root);
-    if (!st.isDirectory() || (uid !== undefined && (st.uid !== uid || (st.mode & 0o077) !== 0))) return undefined;
-    return root;
+    return privateTmpRoot();
   } catch {
     return undefined;
   }

@@ -10,10 +10,10 @@
 //   file size per piece: no hashing at start-up. Files are written under a temporary name and renamed,
 //   so a crash or two concurrent first runs never leave a half file behind.
 import { randomBytes, createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
+import { ensureDir, privateTmpRoot } from '../cache-dirs.ts';
 import { isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -125,44 +125,6 @@ function cacheRoots(): Array<() => string> {
   else if (home && isAbsolute(home)) roots.push(() => join(home, '.cache', 'clawdbot'));
   roots.push(privateTmpRoot);
   return roots;
-}
-
-/**
- * `$TMPDIR/clawdbot-<uid>`, created 0700. /tmp is shared: another user could create that folder first and
- * plant a library there that we would then dlopen, so it must be a real directory owned by us and closed
- * to others.
- */
-export function privateTmpRoot(): string {
-  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
-  const root = join(tmpdir(), `clawdbot-${uid ?? process.env.USERNAME ?? 'user'}`);
-  ensureDir(root);
-  const st = lstatSync(root);
-  if (!st.isDirectory()) throw new Error(`${root} is not a directory`);
-  if (uid !== undefined && (st.uid !== uid || (st.mode & 0o077) !== 0)) {
-    throw new Error(`${root} is not private to this user (owner ${st.uid}, mode ${(st.mode & 0o777).toString(8)})`);
-  }
-  return root;
-}
-
-/**
- * mkdir -p with mode 0700 for what it creates. Not `mkdirSync(dir, { recursive: true })`: Node 24's
- * recursive mkdir spins forever when mkdir answers ENOENT under an existing parent (HOME=/proc/x,
- * measured), and so does module.enableCompileCache(); this one gives up after one retry per level.
- */
-export function ensureDir(dir: string, depth = 0): void {
-  try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') {
-      if (!statSync(dir).isDirectory()) throw err;
-      return;
-    }
-    const parent = dirname(dir);
-    if (code !== 'ENOENT' || parent === dir || depth > 64) throw err;
-    ensureDir(parent, depth + 1);
-    mkdirSync(dir, { mode: 0o700 }); // a second ENOENT throws: no loop
-  }
 }
 
 /** Returns `dir/file.name`, writing it from the snapshot unless a file of the expected size is already there. */
