@@ -270,7 +270,7 @@ describe('clawdbot.example.yaml', () => {
     const text = readFileSync(EXAMPLE, 'utf8');
     const keys = ['system', 'name', 'timezone', 'max_concurrency', 'data_dir', 'log_level', 'security', 'api_key', 'rate_limit', 'models', 'default', 'provider', 'endpoint', 'model', 'max_tokens', 'temperature', 'timeout', 'adapters', 'websocket', 'enabled', 'listen', 'path', 'sessions', 'ttl', 'max_history', 'routes', 'routes_file', 'actions', 'platform', 'content', 'content_prefix', 'content_regex', 'role', 'type', 'text', 'system', 'history',
       'telegram', 'token', 'mode', 'api_root', 'webhook_secret', 'webhook_url', 'allow_users', 'allow_chats', 'group_mode', 'max_file_size',
-      'slack', 'bot_token', 'app_token', 'signing_secret', 'api_url', 'allow_channels', 'events_path'];
+      'slack', 'bot_token', 'app_token', 'signing_secret', 'api_url', 'allow_channels', 'events_path', 'stream'];
     for (const k of keys) assert.match(text, new RegExp(`^\\s*(?:#\\s*|- )?${k}:`, 'm'), `${k}: is shown`);
     for (const word of ['MODEL_ENDPOINT', 'ADAPTER_TYPE', 'CLAWDBOT_CONFIG', '${VAR:-default}', '/etc/clawdbot/config.yaml']) assert.ok(text.includes(word), `${word} is mentioned`);
   });

@@ -54,6 +54,16 @@ export interface SendContext {
   onPart(partsSent: number, platformMessageId: string): void;
 }
 
+/**
+ * A reply shown while the model writes it, by editing one platform message (throttled to the platform's
+ * edit rate). The final reply is still delivered through the outbox, replacing the preview.
+ */
+export interface ReplyStream {
+  push(text: string): void;
+  /** Stops updating; resolves with the platform id of the preview message, when one was posted. */
+  end(): Promise<string | undefined>;
+}
+
 /** A "working on it" signal shown while the model thinks (Telegram chat action, Slack reaction). */
 export interface Typing {
   stop(): void;
@@ -68,6 +78,8 @@ export interface Adapter {
   send(message: OutboundMessage, ctx: SendContext): Promise<DeliveryReceipt>;
   /** Checks the credentials against the platform without starting (doctor); returns the bot identity. */
   verify?(signal: AbortSignal): Promise<string>;
+  /** Starts a streamed preview of the reply to `message`, or undefined when streaming is off. Never throws. */
+  startStream?(message: InboundMessage): ReplyStream | undefined;
   /** Shows the platform's typing signal for this message until stop(); optional. Never throws. */
   startTyping?(message: InboundMessage): Typing;
   health(): AdapterHealth;

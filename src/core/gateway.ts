@@ -146,11 +146,16 @@ export class Gateway {
       log.info(where, 'no route matched and no default rule: not answered');
       return { duplicate: false, route: null, result: null, delivery: 'none' };
     }
-    const typing = this.#adapters.get(message.platform)?.startTyping?.(message);
+    const adapter = this.#adapters.get(message.platform);
+    const typing = adapter?.startTyping?.(message);
+    // A caller that shows deltas itself (WebSocket, terminal) passes onDelta; otherwise the adapter may
+    // stream a preview into the chat.
+    const stream = onDelta ? undefined : adapter?.startStream?.(message);
     const result: ActionResult = await this.#executor
-      .run(route.action, { message, identity, history, signal: this.#abort.signal, onDelta })
+      .run(route.action, { message, identity, history, signal: this.#abort.signal, onDelta: onDelta ?? stream?.push.bind(stream) })
       .catch((err: unknown) => ({ status: 'failed', text: 'Something went wrong while answering.', error: err as Error }) as const)
       .finally(() => typing?.stop());
+    const preview = await stream?.end();
     if (this.#abort.signal.aborted) {
       // Cut off by the shutdown deadline: the turn stays pending and is redone by the next start.
       log.warn({ ...where, action: route.action }, 'turn interrupted by shutdown; will be redone on restart');
@@ -167,6 +172,7 @@ export class Gateway {
     const reply: OutboundMessage = {
       platform: message.platform, chatId: message.chat.id, inReplyTo: message.id, text: result.text,
       ...(message.threadId === undefined ? {} : { threadId: message.threadId }),
+      ...(preview === undefined ? {} : { editOf: preview }),
     };
     const completion = { inboxId: t.inboxId, conversation: t.conversation, reply, remember, sessionTtlMs: sessions.ttlMs };
     const outboxId = await this.#store.write(() => this.#store.completeTurn(completion, now));

@@ -41,6 +41,8 @@ export interface OutboundMessage {
   readonly inReplyTo: string;
   /** Thread or topic of the inbound message, so the reply lands beside it. */
   readonly threadId?: string;
+  /** Platform id of a message already posted for this reply (a streamed preview): edit it, don't post anew. */
+  readonly editOf?: string;
   readonly text: string;
 }
 

@@ -57,4 +57,8 @@ export const migrations: readonly string[] = [
   ALTER TABLE outbox ADD COLUMN thread_id TEXT;
   ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- A reply streamed into a preview message replaces that message instead of posting a new one.
+  ALTER TABLE outbox ADD COLUMN edit_of TEXT;
+  `,
 ];

@@ -9,11 +9,12 @@ export interface OutboxRow extends OutboundMessage {
   readonly partsSent: number;
 }
 
-interface RawRow { id: number; platform: string; chat_id: string; in_reply_to: string; thread_id: string | null; text: string; attempts: number; parts_sent: number }
+interface RawRow { id: number; platform: string; chat_id: string; in_reply_to: string; thread_id: string | null; edit_of: string | null; text: string; attempts: number; parts_sent: number }
 
 const toRow = (r: RawRow): OutboxRow => ({
   id: r.id, platform: r.platform, chatId: r.chat_id, inReplyTo: r.in_reply_to, text: r.text, attempts: r.attempts, partsSent: r.parts_sent,
   ...(r.thread_id === null ? {} : { threadId: r.thread_id }),
+  ...(r.edit_of === null ? {} : { editOf: r.edit_of }),
 });
 
 export class Outbox {
@@ -28,10 +29,10 @@ export class Outbox {
 
   constructor(db: Db) {
     this.#insert = db.prepare(
-      `INSERT INTO outbox (inbox_id, platform, chat_id, in_reply_to, thread_id, text, next_attempt_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO outbox (inbox_id, platform, chat_id, in_reply_to, thread_id, edit_of, text, next_attempt_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const cols = 'id, platform, chat_id, in_reply_to, thread_id, text, attempts, parts_sent';
+    const cols = 'id, platform, chat_id, in_reply_to, thread_id, edit_of, text, attempts, parts_sent';
     this.#due = db.prepare(`SELECT ${cols} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id`);
     this.#forChat = db.prepare(`SELECT ${cols} FROM outbox WHERE status = 'pending' AND platform = ? AND chat_id = ? ORDER BY id`);
     this.#get = db.prepare(`SELECT ${cols} FROM outbox WHERE id = ? AND status = 'pending'`);
@@ -43,7 +44,7 @@ export class Outbox {
 
   /** Must run inside the transaction that finishes the turn (see Turns.complete). */
   add(inboxId: number, m: OutboundMessage, now: number): number {
-    return Number(this.#insert.run(inboxId, m.platform, m.chatId, m.inReplyTo, m.threadId ?? null, m.text, now, now).lastInsertRowid);
+    return Number(this.#insert.run(inboxId, m.platform, m.chatId, m.inReplyTo, m.threadId ?? null, m.editOf ?? null, m.text, now, now).lastInsertRowid);
   }
 
   get(id: number): OutboxRow | undefined {

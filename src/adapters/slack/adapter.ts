@@ -10,14 +10,17 @@ import { AdapterError } from '../../core/errors.ts';
 import { HttpError, readBody, sendJson, type HttpGateway } from '../../core/http/server.ts';
 import type { Logger } from '../../core/log.ts';
 import type { DeliveryReceipt, InboundMessage, OutboundMessage } from '../../core/types.ts';
-import type { Adapter, AdapterHealth, AdapterHost, SendContext, Typing } from '../contract.ts';
+import type { Adapter, AdapterHealth, AdapterHost, ReplyStream, SendContext, Typing } from '../contract.ts';
 import { renderMessages } from '../format/index.ts';
+import { throttledPreview } from '../preview.ts';
 import { toAdapterError } from './errors.ts';
 import { toInbound, type SlackEvent } from './translate.ts';
 
 /** Slack accepts 40,000 characters but shows long texts poorly; 4,000 is its own recommendation. */
 const MAX_TEXT = 4000;
 const TYPING_REACTION = 'eyes';
+/** chat.update is a Tier 3 method (~50/min): one update a second per reply is well inside it. */
+const EDIT_EVERY_MS = 1200;
 
 interface Identity { readonly userId: string; readonly botId: string; readonly name: string; readonly team: string }
 
@@ -65,6 +68,13 @@ export class SlackAdapter implements Adapter {
     for (let i = ctx.partsSent; i < parts.length; i++) {
       if (ctx.signal.aborted) throw new AdapterError('slack', 'unavailable', 'cancelled (shutting down)');
       try {
+        // The first part replaces a streamed preview when there is one.
+        if (i === 0 && m.editOf !== undefined) {
+          await web.chat.update({ channel: m.chatId, ts: m.editOf, text: parts[0]! });
+          ids.push(m.editOf);
+          ctx.onPart(1, m.editOf);
+          continue;
+        }
         const r = await web.chat.postMessage({
           channel: m.chatId,
           text: parts[i]!,
@@ -79,6 +89,21 @@ export class SlackAdapter implements Adapter {
       }
     }
     return { platformMessageIds: ids, sentAt: Date.now() };
+  }
+
+  startStream(message: InboundMessage): ReplyStream | undefined {
+    const web = this.#web;
+    if (!this.#cfg.stream || !web) return undefined;
+    const thread = message.threadId ? { thread_ts: message.threadId } : {};
+    return throttledPreview({
+      everyMs: EDIT_EVERY_MS,
+      render: (t) => `${renderMessages(t, { markup: 'slack-mrkdwn', limit: MAX_TEXT - 2, unit: 'chars' })[0] ?? ''} …`,
+      post: async (t) => String((await web.chat.postMessage({ channel: message.chat.id, text: t, mrkdwn: true, unfurl_links: false, ...thread })).ts),
+      edit: async (ts, t) => {
+        await web.chat.update({ channel: message.chat.id, ts, text: t });
+      },
+      log: this.#log,
+    });
   }
 
   /** An 👀 reaction on the question while the model works, removed when the answer is ready. */

@@ -7,9 +7,10 @@ import { AdapterError } from '../../core/errors.ts';
 import { HttpError, readJson, sendJson, type HttpGateway } from '../../core/http/server.ts';
 import type { Logger } from '../../core/log.ts';
 import type { DeliveryReceipt, InboundMessage, OutboundMessage } from '../../core/types.ts';
-import type { Adapter, AdapterHealth, AdapterHost, SendContext, Typing } from '../contract.ts';
-import { renderMessagesWithPlain } from '../format/index.ts';
+import type { Adapter, AdapterHealth, AdapterHost, ReplyStream, SendContext, Typing } from '../contract.ts';
+import { renderMessages, renderMessagesWithPlain } from '../format/index.ts';
 import { Pacer } from '../pacer.ts';
+import { throttledPreview } from '../preview.ts';
 import { isEntityError, toAdapterError } from './errors.ts';
 import { messageIdInChat, toInbound, type TgMessage } from './translate.ts';
 
@@ -23,6 +24,8 @@ const MAX_TEXT = 4096;
 const TYPING_EVERY_MS = 4500;
 /** getMe at start must answer within this (grammY itself would wait forever). */
 const START_TIMEOUT_MS = 15_000;
+/** Telegram lets a bot edit a message about once a second per chat. */
+const EDIT_EVERY_MS = 1200;
 /** Polling with no successful getUpdates for this long is wedged: restart it. */
 const WEDGED_MS = 120_000;
 
@@ -119,6 +122,12 @@ export class TelegramAdapter implements Adapter {
         ...(i === 0 ? { reply_parameters: { message_id: messageIdInChat(m.inReplyTo), allow_sending_without_reply: true } } : {}),
       };
       let sent;
+      // The first part replaces a streamed preview when there is one.
+      if (i === 0 && m.editOf !== undefined && (await this.#replacePreview(bot, m, parts[0]!, ctx.signal))) {
+        ids.push(m.editOf);
+        ctx.onPart(1, m.editOf);
+        continue;
+      }
       try {
         sent = await bot.api.sendMessage(m.chatId, parts[i]!.text, other, gs(ctx.signal));
       } catch (err) {
@@ -132,6 +141,46 @@ export class TelegramAdapter implements Adapter {
       ctx.onPart(i + 1, String(sent.message_id));
     }
     return { platformMessageIds: ids, sentAt: Date.now() };
+  }
+
+  startStream(message: InboundMessage): ReplyStream | undefined {
+    const bot = this.#bot;
+    if (!this.#cfg.stream || !bot) return undefined;
+    const thread = message.threadId ? { message_thread_id: Number(message.threadId) } : {};
+    return throttledPreview({
+      everyMs: EDIT_EVERY_MS,
+      render: (t) => `${renderMessages(t, { markup: 'plain', limit: MAX_TEXT - 2, unit: 'utf16' })[0] ?? ''} …`,
+      // Through the pacer like every send, so the final reply that replaces the preview keeps the pace too.
+      post: async (t) => {
+        await this.#pacer.acquire(message.chat.id, message.chat.type);
+        const r = await bot.api.sendMessage(message.chat.id, t, {
+          ...thread,
+          reply_parameters: { message_id: messageIdInChat(message.id), allow_sending_without_reply: true },
+        });
+        return String(r.message_id);
+      },
+      edit: async (id, t) => {
+        await this.#pacer.acquire(message.chat.id, message.chat.type);
+        await bot.api.editMessageText(message.chat.id, Number(id), t);
+      },
+      log: this.#log,
+    });
+  }
+
+  /** Edits the preview into the final first part; false when the preview is gone (then it is sent anew). */
+  async #replacePreview(bot: Bot, m: OutboundMessage, part: { text: string; plain: string }, signal: AbortSignal): Promise<boolean> {
+    const edit = (text: string, html: boolean) => bot.api.editMessageText(m.chatId, Number(m.editOf), text, html ? { parse_mode: 'HTML' } : {}, gs(signal));
+    try {
+      await edit(part.text, true);
+      return true;
+    } catch (err) {
+      const d = (err as { description?: string }).description ?? '';
+      if (/message is not modified/i.test(d)) return true;
+      if (/message to edit not found|message can't be edited/i.test(d)) return false;
+      if (!isEntityError(err)) throw toAdapterError(err);
+      await edit(part.plain, false).catch((e: unknown) => { throw toAdapterError(e); });
+      return true;
+    }
   }
 
   startTyping(message: InboundMessage): Typing {

@@ -150,6 +150,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
         allowChats: tg.allow_chats ?? [],
         groupMode: tg.group_mode ?? 'mention',
         maxFileSize: tg.max_file_size ?? 20 * 1024 * 1024,
+        stream: tg.stream ?? false,
       },
       slack: {
         enabled: enabled('slack', sl.enabled, false),
@@ -162,6 +163,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
         allowChannels: sl.allow_channels ?? [],
         eventsPath: sl.events_path ?? '/slack/events',
         maxFileSize: sl.max_file_size ?? 20 * 1024 * 1024,
+        stream: sl.stream ?? false,
       },
     },
     sessions: { ttlMs: sess.ttl ?? DEFAULTS.ttlMs, maxHistory },

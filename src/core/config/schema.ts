@@ -170,6 +170,7 @@ const telegram = obj({
   allow_chats: idList.nullish(),
   group_mode: oneOf(['mention', 'all'] as const).nullish(),
   max_file_size: size.nullish(),
+  stream: bool.nullish(),
 }).superRefine((r, ctx) => {
   needs(r, 'token', 'a bot token (token: ${TELEGRAM_BOT_TOKEN})', ctx);
   if (r.mode === 'webhook') {
@@ -192,6 +193,7 @@ const slack = obj({
   allow_channels: idList.nullish(),
   events_path: urlPathOf('a URL path starting with /').nullish(),
   max_file_size: size.nullish(),
+  stream: bool.nullish(),
 }).superRefine((r, ctx) => {
   needs(r, 'bot_token', 'a bot token (bot_token: ${SLACK_BOT_TOKEN})', ctx);
   if ((r.mode ?? 'socket') === 'socket') needs(r, 'app_token', 'an app-level token in socket mode (app_token: ${SLACK_APP_TOKEN})', ctx);

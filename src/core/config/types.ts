@@ -56,6 +56,8 @@ export interface TelegramAdapterConfig {
   /** In groups: answer only when mentioned / commanded / replied to (mention), or every message (all). */
   readonly groupMode: 'mention' | 'all';
   readonly maxFileSize: number;
+  /** Show the answer while the model writes it, by editing one message (throttled). */
+  readonly stream: boolean;
 }
 
 export interface SlackAdapterConfig {
@@ -71,6 +73,8 @@ export interface SlackAdapterConfig {
   /** Events API path on the gateway (default /slack/events). */
   readonly eventsPath: string;
   readonly maxFileSize: number;
+  /** Show the answer while the model writes it, by updating one message (throttled). */
+  readonly stream: boolean;
 }
 
 export interface Config {
