@@ -11,6 +11,7 @@ import { HttpError, readBody, sendJson, type HttpGateway } from '../../core/http
 import type { Logger } from '../../core/log.ts';
 import type { DeliveryReceipt, InboundMessage, OutboundMessage } from '../../core/types.ts';
 import type { Adapter, AdapterHealth, AdapterHost, ReplyStream, SendContext, Typing } from '../contract.ts';
+import { readCapped } from '../download.ts';
 import { renderMessages } from '../format/index.ts';
 import { throttledPreview } from '../preview.ts';
 import { toAdapterError } from './errors.ts';
@@ -131,14 +132,7 @@ export class SlackAdapter implements Adapter {
   async download(url: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
     const res = await fetch(url, { headers: { authorization: `Bearer ${this.#cfg.botToken}` }, redirect: 'manual', ...(signal ? { signal } : {}) });
     if (!res.ok || !res.body) throw new AdapterError('slack', res.status === 401 || res.status === 403 || res.status === 302 ? 'auth' : 'network', `file download answered ${res.status}`);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength;
-      if (size > maxBytes) throw new AdapterError('slack', 'rejected', `file is larger than ${maxBytes} bytes`);
-      chunks.push(Buffer.from(chunk));
-    }
-    return Buffer.concat(chunks);
+    return readCapped('slack', res.body as AsyncIterable<Uint8Array>, maxBytes);
   }
 
   async #client(): Promise<webApi.WebClient> {

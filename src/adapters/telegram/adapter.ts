@@ -9,6 +9,7 @@ import type { Logger } from '../../core/log.ts';
 import type { DeliveryReceipt, InboundMessage, OutboundMessage } from '../../core/types.ts';
 import type { Adapter, AdapterHealth, AdapterHost, ReplyStream, SendContext, Typing } from '../contract.ts';
 import { renderMessages, renderMessagesWithPlain } from '../format/index.ts';
+import { readCapped } from '../download.ts';
 import { Pacer } from '../pacer.ts';
 import { throttledPreview } from '../preview.ts';
 import { isEntityError, toAdapterError } from './errors.ts';
@@ -210,15 +211,7 @@ export class TelegramAdapter implements Adapter {
     if (!file.file_path) throw new AdapterError('telegram', 'rejected', 'Telegram gave no file_path (file too big for the Bot API?)');
     const res = await fetch(`${this.#cfg.apiRoot}/file/bot${this.#cfg.token}/${file.file_path}`, signal ? { signal } : {});
     if (!res.ok || !res.body) throw new AdapterError('telegram', 'network', `file download answered ${res.status}`);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    // Stop reading past the cap: a file can be larger than getFile said.
-    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength;
-      if (size > maxBytes) throw new AdapterError('telegram', 'rejected', `file is larger than ${maxBytes} bytes`);
-      chunks.push(Buffer.from(chunk));
-    }
-    return Buffer.concat(chunks);
+    return readCapped('telegram', res.body as AsyncIterable<Uint8Array>, maxBytes);
   }
 
   #onMessage(m: TgMessage): Promise<void> | void {
