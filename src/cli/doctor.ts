@@ -146,7 +146,9 @@ function portFree(host: string, port: number): Promise<true | string> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE' ? 'already in use (is clawdbot serve running?)' : err.message));
-    srv.listen(port, host, () => srv.close(() => resolve(true)));
+    // reusePort: two doctors checking at the same moment must not see each other's probe as "in use";
+    // a running serve (which does not set it) still makes the bind fail.
+    srv.listen({ port, host, reusePort: true }, () => srv.close(() => resolve(true)));
   });
 }
 

@@ -24,9 +24,11 @@ export function openDb(path: string): OpenedDb {
   try {
     // WAL + synchronous=NORMAL survives a killed process (kill -9) without losing committed rows;
     // only a power loss can drop the last transactions, which FULL would also cost on every turn.
+    // busy_timeout first: switching a new database to WAL takes an exclusive lock, and a second process
+    // opening it at the same moment must wait for it, not fail with "database is locked".
+    db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
     db.loadExtension(native.vec0);
     migrate(db);
@@ -39,14 +41,16 @@ export function openDb(path: string): OpenedDb {
 }
 
 function migrate(db: Db): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > migrations.length) {
-    throw new Error(`database schema version ${current} is newer than this clawdbot knows (${migrations.length}); upgrade clawdbot`);
-  }
-  for (let v = current; v < migrations.length; v++) {
-    db.transaction(() => {
-      db.exec(migrations[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
+  const version = () => db.pragma('user_version', { simple: true }) as number;
+  if (version() === migrations.length) return; // the usual case: no write lock taken
+  // BEGIN IMMEDIATE takes the write lock before the version is read again: two processes opening a new
+  // database at once (two first starts) cannot both run the same migration.
+  db.transaction(() => {
+    const current = version();
+    if (current > migrations.length) {
+      throw new Error(`database schema version ${current} is newer than this clawdbot knows (${migrations.length}); upgrade clawdbot`);
+    }
+    for (let v = current; v < migrations.length; v++) db.exec(migrations[v]!);
+    db.pragma(`user_version = ${migrations.length}`);
+  }).immediate();
 }
