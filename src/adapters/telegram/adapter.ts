@@ -51,7 +51,13 @@ export class TelegramAdapter implements Adapter {
   #stopping = false;
   #watchdog: NodeJS.Timeout | undefined;
 
-  constructor(opts: { config: TelegramAdapterConfig; http: HttpGateway; log: Logger }) {
+  /** When polling counts as wedged, and how often that is checked (tests shorten both). */
+  readonly #wedgedMs: number;
+  readonly #checkEveryMs: number;
+
+  constructor(opts: { config: TelegramAdapterConfig; http: HttpGateway; log: Logger; watchdog?: { wedgedMs: number; checkEveryMs: number } }) {
+    this.#wedgedMs = opts.watchdog?.wedgedMs ?? WEDGED_MS;
+    this.#checkEveryMs = opts.watchdog?.checkEveryMs ?? 10_000;
     this.#cfg = opts.config;
     this.#http = opts.http;
     this.#log = opts.log.child({ adapter: 'telegram' });
@@ -197,7 +203,7 @@ export class TelegramAdapter implements Adapter {
 
   health(): AdapterHealth {
     const polling = this.#cfg.mode === 'polling';
-    const fresh = polling ? this.#running && Date.now() - this.#lastPollAt < WEDGED_MS : this.#running;
+    const fresh = polling ? this.#running && Date.now() - this.#lastPollAt < this.#wedgedMs : this.#running;
     const detail = this.#bot?.isInited() ? `@${this.#bot.botInfo.username}, ${this.#cfg.mode}` : 'not started';
     return { connected: fresh, lastEventAt: this.#lastEventAt, lastError: this.#lastError, detail };
   }
@@ -236,24 +242,28 @@ export class TelegramAdapter implements Adapter {
   }
 
   #startPolling(bot: Bot): void {
-    this.#running = true;
     this.#lastPollAt = Date.now();
+    let restarting = false;
     const run = () => {
+      this.#running = true;
+      restarting = false;
       bot.start({ allowed_updates: ['message', 'edited_message'] }).catch((err: unknown) => {
+        // stop() (shutdown, or the watchdog's restart) cuts a pending poll short: expected.
+        if (this.#stopping || restarting) return;
         this.#running = false;
-        if (this.#stopping) return; // stop() cut a poll short: expected
         this.#lastError = (err as Error).message;
         this.#log.error({ err: (err as Error).message }, 'telegram polling stopped');
       });
     };
     run();
-    // grammY retries network errors forever and quietly; if no poll succeeds for WEDGED_MS, restart.
+    // grammY retries network errors forever and quietly; if no poll succeeds for a while, restart.
     this.#watchdog = setInterval(() => {
-      if (!this.#running || Date.now() - this.#lastPollAt < WEDGED_MS) return;
+      if (!this.#running || Date.now() - this.#lastPollAt < this.#wedgedMs) return;
       this.#log.warn({ sinceMs: Date.now() - this.#lastPollAt, lastError: this.#lastError }, 'telegram polling wedged; restarting it');
       this.#lastPollAt = Date.now();
+      restarting = true;
       void bot.stop().catch(() => undefined).finally(run);
-    }, 10_000);
+    }, this.#checkEveryMs);
     this.#watchdog.unref();
   }
 
