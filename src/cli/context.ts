@@ -1,6 +1,7 @@
 // What every command starts from: the config (with ConfigError mapped to exit code 2) and a logger.
 import { join } from 'node:path';
 import { loadConfig } from '../core/config/load.ts';
+import { LOG_LEVELS } from '../core/config/schema.ts';
 import type { Config } from '../core/config/types.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 
@@ -20,8 +21,7 @@ export async function commandContext(opts: GlobalOptions, levelFloor?: 'warn'): 
   return { config, log };
 }
 
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-const severity = (l: string) => LEVELS.indexOf(l);
+const severity = (l: string) => (LOG_LEVELS as readonly string[]).indexOf(l);
 
 /** How long after `ready` serve waits before {@link releaseStartupMemory}: start-up is over by then. */
 export const STARTUP_GC_DELAY_MS = 1000;

@@ -1,9 +1,9 @@
 // Telegram through grammY: long polling (default) or a webhook on the gateway's HTTP server. Only
 // translation lives here; routing, retries and durability are the gateway's.
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Bot } from 'grammy';
 import type { TelegramAdapterConfig } from '../../core/config/types.ts';
 import { AdapterError } from '../../core/errors.ts';
+import { Secret } from '../../core/http/auth.ts';
 import { HttpError, readJson, sendJson, type HttpGateway } from '../../core/http/server.ts';
 import type { Logger } from '../../core/log.ts';
 import type { DeliveryReceipt, InboundMessage, OutboundMessage } from '../../core/types.ts';
@@ -268,11 +268,9 @@ export class TelegramAdapter implements Adapter {
   }
 
   async #startWebhook(bot: Bot): Promise<void> {
-    const secret = createHash('sha256').update(this.#cfg.webhookSecret ?? '').digest();
+    const secret = new Secret(this.#cfg.webhookSecret ?? '');
     this.#http.route('POST', WEBHOOK_PATH, async ({ req, res }) => {
-      const given = req.headers['x-telegram-bot-api-secret-token'];
-      const ok = typeof given === 'string' && timingSafeEqual(createHash('sha256').update(given).digest(), secret);
-      if (!ok) throw new HttpError(401, 'wrong or missing X-Telegram-Bot-Api-Secret-Token');
+      if (!secret.matches(req.headers['x-telegram-bot-api-secret-token'])) throw new HttpError(401, 'wrong or missing X-Telegram-Bot-Api-Secret-Token');
       const update = await readJson(req, 1024 * 1024);
       if (typeof update !== 'object' || update === null || typeof (update as { update_id?: unknown }).update_id !== 'number') {
         throw new HttpError(400, 'expected a Telegram Update');
