@@ -8,10 +8,10 @@
 //   ws          messages/s over WebSocket, static `reply` route          baseline: raw `ws` echo server
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
+import { closedPort } from '../test/helpers/cli.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BUNDLE = join(ROOT, 'dist/clawdbot.cjs');
@@ -97,14 +97,6 @@ async function wsThroughput(url: string, headers: Record<string, string>, frame:
   return total / ((performance.now() - t) / 1000);
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 async function main(): Promise<void> {
   if (!existsSync(BUNDLE)) throw new Error('run `npm run build` first');
   const dir = mkdtempSync(join(tmpdir(), 'clawdbot-bench-'));
@@ -112,7 +104,7 @@ async function main(): Promise<void> {
   const fake = spawn(process.execPath, [join(ROOT, 'test/fakes/ollama.ts'), '--models', 'llama3.2:latest'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const model = { url: await new Promise<string>((r) => fake.stdout.once('data', (d) => r((JSON.parse(String(d)) as { url: string }).url))) };
   try {
-    const port = await freePort();
+    const port = await closedPort();
     const cfg = join(dir, 'clawdbot.yaml');
     writeFileSync(cfg, [
       'system: { log_level: warn }',
