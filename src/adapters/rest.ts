@@ -29,11 +29,11 @@ export class RestAdapter implements Adapter {
   }
 
   async send(m: OutboundMessage): Promise<DeliveryReceipt> {
-    const deliver = this.#waiting.get(m.inReplyTo);
+    const deliver = m.inReplyTo === undefined ? undefined : this.#waiting.get(m.inReplyTo);
     // The HTTP request that asked is gone (client hung up, or the process restarted): nobody to answer.
-    if (!deliver) throw new AdapterError(this.platform, 'rejected', `the request for ${m.inReplyTo} is no longer waiting`);
+    if (!deliver) throw new AdapterError(this.platform, 'rejected', m.inReplyTo === undefined ? 'REST has no channel for messages nobody asked for' : `the request for ${m.inReplyTo} is no longer waiting`);
     deliver(m.text);
-    return { platformMessageIds: [m.inReplyTo], sentAt: Date.now() };
+    return { platformMessageIds: [m.inReplyTo!], sentAt: Date.now() };
   }
 
   health(): AdapterHealth {

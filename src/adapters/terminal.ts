@@ -33,7 +33,7 @@ export class TerminalAdapter implements Adapter {
       const rest = m.text.startsWith(this.#streamed) ? m.text.slice(this.#streamed.length) : `\n${m.text}`;
       this.#out.write(rest.endsWith('\n') ? rest : `${rest}\n`);
     }
-    return { platformMessageIds: [m.inReplyTo], sentAt: Date.now() };
+    return { platformMessageIds: [], sentAt: Date.now() };
   }
 
   health(): AdapterHealth {

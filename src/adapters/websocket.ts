@@ -54,9 +54,10 @@ export class WebSocketAdapter implements Adapter {
     // A socket that is closing would silently drop the frame: only open ones count as delivery.
     const open = [...(this.#chats.get(m.chatId) ?? [])].filter((ws) => ws.readyState === ws.OPEN);
     if (open.length === 0) throw new AdapterError(this.platform, 'unavailable', `no client connected for chat ${m.chatId}`);
-    const frame = JSON.stringify({ type: 'reply', id: clientId(m.chatId, m.inReplyTo), chat: m.chatId, text: m.text });
+    // A message nobody asked for right then (scheduled, approved) has no id to answer: `id` is null.
+    const frame = JSON.stringify({ type: 'reply', id: m.inReplyTo === undefined ? null : clientId(m.chatId, m.inReplyTo), chat: m.chatId, text: m.text });
     for (const ws of open) ws.send(frame);
-    return { platformMessageIds: [m.inReplyTo], sentAt: Date.now() };
+    return { platformMessageIds: m.inReplyTo === undefined ? [] : [m.inReplyTo], sentAt: Date.now() };
   }
 
   health(): AdapterHealth {

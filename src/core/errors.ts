@@ -62,3 +62,41 @@ export class AdapterError extends Error {
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+export type ExecErrorCode =
+  | 'TIMEOUT' | 'NONZERO_EXIT' | 'SPAWN_FAILED' | 'DENIED' | 'BAD_ARGUMENT'
+  | 'HOST_KEY' | 'CONNECT_FAILED' | 'UNEXPECTED_STATUS' | 'ABORTED';
+
+/**
+ * A catalogue command could not run or did not succeed. `userText` is short and safe to show in a chat
+ * (no paths, hosts or secrets); the message and `detail` are for the log and the audit trail.
+ */
+export class ExecError extends Error {
+  override name = 'ExecError';
+  readonly code: ExecErrorCode;
+  /** What the command printed or answered before it failed (capped), when there is something. */
+  readonly output: string | undefined;
+  readonly exitCode: number | undefined;
+  readonly userText: string;
+  constructor(code: ExecErrorCode, message: string, opts: { userText?: string; output?: string; exitCode?: number; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.code = code;
+    this.output = opts.output;
+    this.exitCode = opts.exitCode;
+    this.userText = opts.userText ?? defaultExecText(code);
+  }
+}
+
+function defaultExecText(code: ExecErrorCode): string {
+  switch (code) {
+    case 'TIMEOUT': return 'The command took too long and was stopped.';
+    case 'NONZERO_EXIT': return 'The command failed.';
+    case 'SPAWN_FAILED': return 'The command could not be started.';
+    case 'DENIED': return 'You are not allowed to run that.';
+    case 'BAD_ARGUMENT': return 'That argument is not accepted.';
+    case 'HOST_KEY': return 'The server could not be verified, so the command was not run.';
+    case 'CONNECT_FAILED': return 'The server could not be reached.';
+    case 'UNEXPECTED_STATUS': return 'The service answered with an error.';
+    case 'ABORTED': return 'The command was cancelled.';
+  }
+}

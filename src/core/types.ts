@@ -37,8 +37,11 @@ export interface InboundMessage {
 export interface OutboundMessage {
   readonly platform: string;
   readonly chatId: string;
-  /** Platform id of the inbound message this answers. */
-  readonly inReplyTo: string;
+  /**
+   * Platform id of the inbound message this answers; absent for a message nobody asked for right then
+   * (a scheduled report, an approved command's result sent to its requester).
+   */
+  readonly inReplyTo?: string;
   /** Thread or topic of the inbound message, so the reply lands beside it. */
   readonly threadId?: string;
   /** Platform id of a message already posted for this reply (a streamed preview): edit it, don't post anew. */

@@ -61,4 +61,84 @@ export const migrations: readonly string[] = [
   -- A reply streamed into a preview message replaces that message instead of posting a new one.
   ALTER TABLE outbox ADD COLUMN edit_of TEXT;
   `,
+  `
+  -- Messages nobody asked for right then (a scheduled report, an approved command's result for its
+  -- requester) go through the outbox too: inbox_id and in_reply_to become optional. SQLite cannot relax
+  -- NOT NULL in place, so the table is rebuilt with its rows and index.
+  CREATE TABLE outbox_new (
+    id              INTEGER PRIMARY KEY,
+    inbox_id        INTEGER UNIQUE REFERENCES inbox (id) ON DELETE CASCADE,
+    platform        TEXT NOT NULL,
+    chat_id         TEXT NOT NULL,
+    in_reply_to     TEXT,
+    text            TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dead')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    receipt         TEXT,
+    created_at      INTEGER NOT NULL,
+    sent_at         INTEGER,
+    thread_id       TEXT,
+    parts_sent      INTEGER NOT NULL DEFAULT 0,
+    edit_of         TEXT
+  );
+  INSERT INTO outbox_new (id, inbox_id, platform, chat_id, in_reply_to, text, status, attempts, next_attempt_at,
+                          last_error, receipt, created_at, sent_at, thread_id, parts_sent, edit_of)
+    SELECT id, inbox_id, platform, chat_id, in_reply_to, text, status, attempts, next_attempt_at,
+           last_error, receipt, created_at, sent_at, thread_id, parts_sent, edit_of FROM outbox;
+  DROP TABLE outbox;
+  ALTER TABLE outbox_new RENAME TO outbox;
+  CREATE INDEX outbox_pending ON outbox (status, next_attempt_at) WHERE status = 'pending';
+
+  -- The audit trail: the seed's fields plus who/what/decision; each record carries the hash of the one
+  -- before it (tamper evidence). timestamp is ms since epoch.
+  CREATE TABLE audit (
+    id            INTEGER PRIMARY KEY,
+    timestamp     INTEGER NOT NULL,
+    event_type    TEXT NOT NULL,
+    user_id       TEXT,
+    platform      TEXT,
+    role          TEXT,
+    conversation  TEXT,
+    decision      TEXT,
+    input         TEXT,
+    output        TEXT,
+    duration_ms   INTEGER,
+    model_version TEXT,
+    prev_hash     TEXT NOT NULL,
+    hash          TEXT NOT NULL
+  );
+  CREATE INDEX audit_user ON audit (platform, user_id, id);
+  CREATE INDEX audit_event ON audit (event_type, id);
+
+  -- Commands marked approve: true wait here for an Admin's decision.
+  CREATE TABLE approvals (
+    id            TEXT PRIMARY KEY,
+    command       TEXT NOT NULL,
+    args          TEXT NOT NULL,
+    requester     TEXT NOT NULL,
+    platform      TEXT NOT NULL,
+    chat_id       TEXT NOT NULL,
+    thread_id     TEXT,
+    in_reply_to   TEXT,
+    status        TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'denied', 'expired')),
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    decided_by    TEXT,
+    decided_at    INTEGER
+  );
+  CREATE INDEX approvals_pending ON approvals (status, expires_at) WHERE status = 'pending';
+
+  -- One row per schedule slot that was claimed: the primary key makes "never twice" a constraint.
+  CREATE TABLE schedule_runs (
+    schedule    TEXT NOT NULL,
+    slot        INTEGER NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'skipped')),
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    detail      TEXT,
+    PRIMARY KEY (schedule, slot)
+  ) WITHOUT ROWID;
+  `,
 ];

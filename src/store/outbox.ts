@@ -9,10 +9,11 @@ export interface OutboxRow extends OutboundMessage {
   readonly partsSent: number;
 }
 
-interface RawRow { id: number; platform: string; chat_id: string; in_reply_to: string; thread_id: string | null; edit_of: string | null; text: string; attempts: number; parts_sent: number }
+interface RawRow { id: number; platform: string; chat_id: string; in_reply_to: string | null; thread_id: string | null; edit_of: string | null; text: string; attempts: number; parts_sent: number }
 
 const toRow = (r: RawRow): OutboxRow => ({
-  id: r.id, platform: r.platform, chatId: r.chat_id, inReplyTo: r.in_reply_to, text: r.text, attempts: r.attempts, partsSent: r.parts_sent,
+  id: r.id, platform: r.platform, chatId: r.chat_id, text: r.text, attempts: r.attempts, partsSent: r.parts_sent,
+  ...(r.in_reply_to === null ? {} : { inReplyTo: r.in_reply_to }),
   ...(r.thread_id === null ? {} : { threadId: r.thread_id }),
   ...(r.edit_of === null ? {} : { editOf: r.edit_of }),
 });
@@ -42,9 +43,9 @@ export class Outbox {
     this.#dead = db.prepare(`UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?`);
   }
 
-  /** Must run inside the transaction that finishes the turn (see Turns.complete). */
-  add(inboxId: number, m: OutboundMessage, now: number): number {
-    return Number(this.#insert.run(inboxId, m.platform, m.chatId, m.inReplyTo, m.threadId ?? null, m.editOf ?? null, m.text, now, now).lastInsertRowid);
+  /** Must run inside the transaction that finishes the turn (see Turns.complete); `inboxId` null for a message no turn asked for. */
+  add(inboxId: number | null, m: OutboundMessage, now: number): number {
+    return Number(this.#insert.run(inboxId, m.platform, m.chatId, m.inReplyTo ?? null, m.threadId ?? null, m.editOf ?? null, m.text, now, now).lastInsertRowid);
   }
 
   get(id: number): OutboxRow | undefined {

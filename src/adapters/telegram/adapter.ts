@@ -126,7 +126,7 @@ export class TelegramAdapter implements Adapter {
         parse_mode: 'HTML' as const,
         ...(m.threadId ? { message_thread_id: Number(m.threadId) } : {}),
         // The first part answers the question; it still goes out if that message was deleted.
-        ...(i === 0 ? { reply_parameters: { message_id: messageIdInChat(m.inReplyTo), allow_sending_without_reply: true } } : {}),
+        ...(i === 0 && m.inReplyTo !== undefined ? { reply_parameters: { message_id: messageIdInChat(m.inReplyTo), allow_sending_without_reply: true } } : {}),
       };
       let sent;
       // The first part replaces a streamed preview when there is one.
