@@ -3,91 +3,15 @@
 // where. Built once, at import.
 // Named imports, not the `z` namespace: a bundler then drops the parts of zod not used here (its
 // locales and most checks), about 570 KB less to compile at every start.
-import { array, discriminatedUnion, literal, NEVER, record, strictObject, string, unknown, type output, type ZodRawShape } from 'zod';
-import { compileTemplate, TEMPLATE_VARIABLES } from '../template.ts';
-import { KNOWN_KEYS } from './problems.ts';
-import { EXPECTED_DURATION, EXPECTED_LISTEN, EXPECTED_RATE, EXPECTED_SIZE, EXPECTED_URL, parseDuration, parseHttpUrl, parseListen, parseRate, parseSize } from './units.ts';
+import { array, discriminatedUnion, literal, record, string, type output } from 'zod';
+import { bool, httpUrl, idList, intIn, needs, nonEmpty, numIn, obj, oneOf, regex, size, stringList, template, text, duration, timezone, urlPathOf, val } from './kit.ts';
+import { EXPECTED_LISTEN, EXPECTED_RATE, parseListen, parseRate } from './units.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const PROVIDERS = ['ollama', 'openai', 'auto'] as const;
 /** Adapters the config knows; ADAPTER_TYPE names some of these. */
 export const ADAPTER_IDS = ['websocket', 'telegram', 'slack'] as const;
 export const ROUTE_CONDITIONS = ['platform', 'content', 'content_prefix', 'content_regex', 'role'] as const;
-
-/** A strict mapping whose unknown-key issues list the keys it knows (for "did you mean"). */
-function obj<T extends ZodRawShape>(shape: T) {
-  const known = Object.keys(shape).join(', ');
-  return strictObject(shape, {
-    error: (iss) => (iss.code === 'unrecognized_keys' ? `${KNOWN_KEYS}${known}` : `expected a mapping with keys ${known}`),
-  });
-}
-
-/**
- * A value checked by `parse`: undefined means "not what was expected"; a thrown error's message is used
- * (with the expected form when it does not say it already).
- */
-function val<T>(expected: string, parse: (v: unknown) => T | undefined) {
-  return unknown().transform((v, ctx): T => {
-    let out: T | undefined;
-    try {
-      out = parse(v);
-    } catch (err) {
-      const m = (err as Error).message;
-      ctx.issues.push({ code: 'custom', message: m.includes('expected') ? m : `expected ${expected}: ${m}`, input: v });
-      return NEVER;
-    }
-    if (out === undefined) {
-      ctx.issues.push({ code: 'custom', message: `expected ${expected}`, input: v });
-      return NEVER;
-    }
-    return out;
-  });
-}
-
-/** Strings; a number is taken as its text (an all-digit key or chat id written without quotes). */
-const str = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
-const nonEmpty = (v: unknown) => str(v)?.trim() || undefined;
-const intIn = (min: number, max: number) => val(`a whole number from ${min} to ${max}`, (v) => (Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? (v as number) : undefined));
-const numIn = (min: number, max: number) => val(`a number from ${min} to ${max}`, (v) => (typeof v === 'number' && v >= min && v <= max ? v : undefined));
-const oneOf = <T extends string>(options: readonly T[]) => val(`one of ${options.join(', ')}`, (v) => (options.includes(v as T) ? (v as T) : undefined));
-const bool = val('true or false', (v) => (typeof v === 'boolean' ? v : undefined));
-const text = (what: string) => val(what, str);
-const duration = (min = 0) => val(EXPECTED_DURATION, (v) => {
-  const ms = parseDuration(v);
-  return ms !== undefined && ms >= min ? ms : undefined;
-});
-
-const timezone = val('an IANA time zone like Asia/Shanghai, Europe/Berlin or UTC', (v) => {
-  const tz = nonEmpty(v);
-  if (!tz) return undefined;
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
-});
-
-const httpUrl = val(EXPECTED_URL, parseHttpUrl);
-
-const template = val('a text (a template with {{variables}})', (v) => {
-  if (typeof v !== 'string') return undefined;
-  compileTemplate(v, TEMPLATE_VARIABLES);
-  return v;
-});
-
-const stringList = (what: string, lower: boolean) => val(`${what} or a list of them`, (v) => {
-  const items = typeof v === 'string' ? [v] : Array.isArray(v) ? v : undefined;
-  if (!items || items.length === 0 || !items.every((s) => typeof s === 'string' && s.trim() !== '')) return undefined;
-  return [...new Set(items.map((s: string) => (lower ? s.trim().toLowerCase() : s.trim())))];
-});
-
-/** `(?i)` (also `(?m)`, `(?s)`, combined) at the start sets flags, as in PCRE/Python/Go. */
-const regex = val('a regular expression (optionally starting with (?i) for case-insensitive)', (v) => {
-  if (typeof v !== 'string' || v === '') return undefined;
-  const m = /^\(\?([ims]+)\)/.exec(v);
-  const flags = m ? [...new Set(m[1])].join('') : '';
-  return new RegExp(m ? v.slice(m[0].length) : v, flags);
-});
 
 const ACTION_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const actionRef = val('an action name (letters, digits, _ . -)', (v) => (typeof v === 'string' && ACTION_NAME.test(v.trim()) ? v.trim() : undefined));
@@ -142,22 +66,6 @@ const action = discriminatedUnion(
 );
 
 export type RawAction = output<typeof action>;
-
-/** Ids of people or chats: numbers (Telegram) or strings (Slack U…/C…, Telegram @username). */
-const idList = val('a list of ids (numbers or strings)', (v) => {
-  const items = Array.isArray(v) ? v : v === undefined || v === null ? undefined : [v];
-  if (!items || !items.every((x) => (typeof x === 'number' && Number.isFinite(x)) || (typeof x === 'string' && x.trim() !== ''))) return undefined;
-  return items.map((x) => String(x).trim());
-});
-const size = val(EXPECTED_SIZE, parseSize);
-const urlPathOf = (what: string) => val(what, (v) => (typeof v === 'string' && /^\/[^\s?#]*$/.test(v) ? v : undefined));
-
-/** A secret that is required once the adapter is enabled (checked below, with the variable to set). */
-function needs(r: Record<string, unknown>, key: string, why: string, ctx: { addIssue(i: { code: 'custom'; path: string[]; message: string }): void }): void {
-  if (r.enabled === true && (r[key] === undefined || r[key] === null || r[key] === '')) {
-    ctx.addIssue({ code: 'custom', path: [key], message: `expected ${why} when the adapter is enabled` });
-  }
-}
 
 const telegram = obj({
   enabled: bool.nullish(),
