@@ -1,6 +1,9 @@
 // The store as the gateway sees it: inbox, outbox and sessions over one database, plus the one
 // transaction that finishes a turn.
+import type { Transaction } from 'better-sqlite3';
 import { openDb, type OpenedDb } from './db.ts';
+import { Approvals } from './approvals.ts';
+import { AuditLog } from './audit.ts';
 import { Inbox } from './inbox.ts';
 import { Outbox } from './outbox.ts';
 import { Sessions } from './sessions.ts';
@@ -25,12 +28,14 @@ export class Store {
   readonly inbox: Inbox;
   readonly outbox: Outbox;
   readonly sessions: Sessions;
+  readonly audit: AuditLog;
+  readonly approvals: Approvals;
   readonly #opened: OpenedDb;
   readonly #complete: (c: TurnCompletion, now: number) => number;
   readonly #markDone;
   readonly #ping;
   readonly #savepoint: (fn: () => unknown) => unknown;
-  readonly #batch: (ops: readonly QueuedWrite[], results: { ok: boolean; v: unknown }[]) => void;
+  readonly #batch: Transaction<(ops: readonly QueuedWrite[], results: { ok: boolean; v: unknown }[]) => void>;
   #queue: QueuedWrite[] = [];
 
   constructor(opened: OpenedDb) {
@@ -39,6 +44,8 @@ export class Store {
     this.inbox = new Inbox(db);
     this.outbox = new Outbox(db);
     this.sessions = new Sessions(db);
+    this.audit = new AuditLog(db);
+    this.approvals = new Approvals(db);
     this.#ping = db.prepare('SELECT count(*) AS n FROM inbox WHERE status = \'pending\'');
     this.#markDone = db.prepare(`UPDATE inbox SET status = 'done', done_at = ? WHERE id = ?`);
     // One transaction: the reply is queued, the turn is marked done and the history grows together, so a
@@ -82,7 +89,9 @@ export class Store {
     this.#queue = [];
     const results: { ok: boolean; v: unknown }[] = [];
     try {
-      this.#batch(ops, results);
+      // IMMEDIATE: the write lock is taken before the first read, so a batch that reads before it writes
+      // (the audit chain's previous hash) cannot see a snapshot another process has moved past.
+      this.#batch.immediate(ops, results);
     } catch (err) {
       for (const op of ops) op.reject(err); // the commit itself failed: nothing was written
       return;
@@ -107,6 +116,11 @@ export class Store {
   /** Finishes a turn that gets no reply (no route matched). */
   completeTurnWithoutReply(inboxId: number, now: number): void {
     this.#markDone.run(now, inboxId);
+  }
+
+  /** Queues a message no turn asked for (a scheduled report, an approved command's result); returns its outbox id. */
+  queueMessage(m: OutboundMessage, now: number): number {
+    return this.outbox.add(null, m, now);
   }
 
   /** Finishes a turn atomically; returns the outbox id of the reply. */
