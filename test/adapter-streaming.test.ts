@@ -21,7 +21,7 @@ const slowModel: ModelClient = {
       req.onDelta?.(p);
       await new Promise((r) => setTimeout(r, 450));
     }
-    return { text: FINAL, model: 'scripted', promptTokens: 1, completionTokens: pieces.length };
+    return { text: FINAL, toolCalls: [], model: 'scripted', promptTokens: 1, completionTokens: pieces.length };
   },
   listModels: async () => ['scripted'],
 };

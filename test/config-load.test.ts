@@ -57,8 +57,9 @@ describe('the seed configuration', () => {
     assert.deepEqual(help, { index: 1, match: { platform: ['slack'], content: '!help' }, action: 'trigger_help_workflow', source: 'seed-routing.yaml:6:5' });
     assert.deepEqual(fallback, { index: 2, match: null, action: 'process_with_llm', source: 'seed-routing.yaml:10:5' });
     assert.equal(c.system.name, 'MyAIAssistant');
-    // trigger_help_workflow comes with a later feature: not a load error, but doctor hears of it.
-    assert.ok(c.warnings.some((w) => w.startsWith('route at seed-routing.yaml:6:5 points at unknown action "trigger_help_workflow"')), c.warnings.join('\n'));
+    // trigger_help_workflow is built in (it lists what the sender may use), so every rule's target exists.
+    assert.ok(!c.warnings.some((w) => w.includes('unknown action')), c.warnings.join('\n'));
+    assert.equal(c.actions.get('trigger_help_workflow')?.kind, 'help');
   });
 
   it('the same rules inline under routes: load too', () => {
@@ -93,8 +94,10 @@ describe('the seed configuration', () => {
         '',
       ].join('\n')),
     }));
-    assert.deepEqual(c.actions.get('send_welcome_message'), { kind: 'reply', name: 'send_welcome_message', template: 'Hey {{user.name}}' });
-    assert.deepEqual(c.actions.get('short'), { kind: 'llm', name: 'short', system: 'Answer in one line. {{ date }}', maxTokens: 300, temperature: 0.2, historyTurns: 0 });
+    assert.deepEqual(c.actions.get('send_welcome_message'), { kind: 'reply', name: 'send_welcome_message', role: ['User'], template: 'Hey {{user.name}}' });
+    assert.deepEqual(c.actions.get('short'), {
+      kind: 'llm', name: 'short', role: ['User'], system: 'Answer in one line. {{ date }}', maxTokens: 300, temperature: 0.2, historyTurns: 0, tools: [], maxToolRounds: 4,
+    });
     const builtin = c.actions.get('process_with_llm');
     assert.ok(builtin?.kind === 'llm' && builtin.maxTokens === 300 && builtin.historyTurns === 6);
   });
@@ -155,11 +158,17 @@ describe('defaults', () => {
     assert.equal(c.system.maxConcurrency, 4);
     assert.equal(c.system.dataDir, '/h/.local/share/clawdbot');
     assert.equal(c.system.logLevel, 'info');
-    assert.deepEqual(c.security, { apiKey: undefined, rateLimit: undefined });
+    assert.equal(c.security.apiKey, undefined);
+    assert.equal(c.security.rateLimit, undefined);
+    assert.equal(c.security.roles.roleOf('cli', 'anyone'), 'User');
+    assert.deepEqual(c.security.approvals, { ttlMs: 30 * 60_000, notify: [] });
+    assert.equal(c.commands.size, 0);
+    assert.equal(c.workflows.size, 0);
+    assert.deepEqual(c.schedules, []);
     assert.deepEqual(c.models.default, { provider: 'auto', endpoint: 'http://127.0.0.1:11434', model: 'llama3.2', apiKey: undefined, maxTokens: 1024, temperature: 0.7, timeoutMs: 120_000 });
     assert.deepEqual(c.adapters.websocket, { enabled: true, listen: { host: '127.0.0.1', port: 8080 }, path: '/ws' });
     assert.deepEqual(c.sessions, { ttlMs: 3_600_000, maxHistory: 20 });
-    assert.deepEqual([...c.actions.keys()], ['send_welcome_message', 'process_with_llm']);
+    assert.deepEqual([...c.actions.keys()], ['send_welcome_message', 'process_with_llm', 'trigger_help_workflow', 'image_analysis_workflow', 'document_extraction_workflow']);
     assert.equal(defaultConfig({ XDG_DATA_HOME: '/xdg' }, '/h').system.dataDir, '/xdg/clawdbot');
   });
 
@@ -262,7 +271,10 @@ describe('clawdbot.example.yaml', () => {
     const d = defaultConfig({ HOME: '/h' }, '/h');
     assert.deepEqual([c.system, c.security, c.models, c.adapters, c.sessions], [d.system, d.security, d.models, d.adapters, d.sessions]);
     assert.ok(c.routes.some((r) => r.match === null && r.action === 'process_with_llm'));
-    for (const r of c.routes) assert.ok(c.actions.has(r.action), `${r.action} exists`);
+    for (const r of c.routes) assert.ok(c.actions.has(r.action) || c.commands.has(r.action) || c.workflows.has(r.action), `${r.action} exists`);
+    assert.deepEqual([...c.commands.keys()], ['disk_usage']);
+    assert.deepEqual([...c.workflows.keys()], ['trigger_help_workflow']);
+    assert.equal(c.security.roles.roleOf('cli', 'admin'), 'Admin');
   });
 
   it('documents every key of the schema with a comment', async () => {
@@ -270,7 +282,11 @@ describe('clawdbot.example.yaml', () => {
     const text = readFileSync(EXAMPLE, 'utf8');
     const keys = ['system', 'name', 'timezone', 'max_concurrency', 'data_dir', 'log_level', 'security', 'api_key', 'rate_limit', 'models', 'default', 'provider', 'endpoint', 'model', 'max_tokens', 'temperature', 'timeout', 'adapters', 'websocket', 'enabled', 'listen', 'path', 'sessions', 'ttl', 'max_history', 'routes', 'routes_file', 'actions', 'platform', 'content', 'content_prefix', 'content_regex', 'role', 'type', 'text', 'system', 'history',
       'telegram', 'token', 'mode', 'api_root', 'webhook_secret', 'webhook_url', 'allow_users', 'allow_chats', 'group_mode', 'max_file_size',
-      'slack', 'bot_token', 'app_token', 'signing_secret', 'api_url', 'allow_channels', 'events_path', 'stream'];
+      'slack', 'bot_token', 'app_token', 'signing_secret', 'api_url', 'allow_channels', 'events_path', 'stream',
+      'roles', 'Admin', 'Operator', 'Auditor', 'approvals', 'notify', 'tools', 'max_tool_rounds',
+      'commands', 'description', 'runner', 'argv', 'params', 'pattern', 'timeout', 'output_cap', 'approve', 'cwd', 'env', 'env_allow',
+      'host', 'port', 'user', 'private_key', 'known_hosts', 'host_key_fingerprint', 'method', 'url', 'headers', 'body', 'expect_status',
+      'workflows', 'steps', 'on_error', 'schedules', 'cron', 'workflow', 'deliver', 'input', 'catch_up', 'max_catch_up'];
     for (const k of keys) assert.match(text, new RegExp(`^\\s*(?:#\\s*|- )?${k}:`, 'm'), `${k}: is shown`);
     for (const word of ['MODEL_ENDPOINT', 'ADAPTER_TYPE', 'CLAWDBOT_CONFIG', '${VAR:-default}', '/etc/clawdbot/config.yaml']) assert.ok(text.includes(word), `${word} is mentioned`);
   });

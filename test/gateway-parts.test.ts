@@ -50,7 +50,7 @@ class PartsAdapter implements Adapter {
 const model: ModelClient = {
   provider: 'ollama',
   endpoint: 'test',
-  chat: async () => ({ text: 'one\ntwo\nthree', model: 'm', promptTokens: 1, completionTokens: 3 }),
+  chat: async () => ({ text: 'one\ntwo\nthree', toolCalls: [], model: 'm', promptTokens: 1, completionTokens: 3 }),
   listModels: async () => ['m'],
 };
 
@@ -61,7 +61,7 @@ async function setup() {
   const registry = new AdapterRegistry();
   registry.add(adapter);
   const log = await createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-  const gateway = new Gateway({ config, store, executor: new Executor(config, model), adapters: registry, log });
+  const gateway = new Gateway({ config, store, executor: new Executor({ config, store, log, model }), adapters: registry, log });
   return { store, adapter, gateway };
 }
 

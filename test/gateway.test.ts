@@ -115,7 +115,7 @@ class ScriptedModel implements ModelClient {
     const call: Call = {
       req,
       user,
-      resolve: (text = `echo: ${user}`) => d.resolve({ text, model: 'scripted', promptTokens: undefined, completionTokens: undefined }),
+      resolve: (text = `echo: ${user}`) => d.resolve({ text, toolCalls: [], model: 'scripted', promptTokens: undefined, completionTokens: undefined }),
       reject: (err) => d.reject(err),
     };
     this.calls.push(call);
@@ -201,7 +201,7 @@ const msg = (id: string, text: string, chat = 'c1', platform = 'test'): InboundM
 });
 
 /** The conversation messages of a model call, without the system prompt. */
-const dialogue = (c: Call): ChatMessage[] => c.req.messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role, content: m.content }));
+const dialogue = (c: Call): ChatMessage[] => c.req.messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role, content: m.content }) as ChatMessage);
 
 const sentState = (o: TurnOutcome) => (o.duplicate ? 'duplicate' : o.delivery);
 
@@ -235,7 +235,7 @@ async function harness(t: TestContext, opts: HarnessOptions = {}) {
     level: 'debug',
     destination: new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }),
   });
-  const gateway = new Gateway({ config, store, executor: new Executor(config, model), adapters: registry, log });
+  const gateway = new Gateway({ config, store, executor: new Executor({ config, store, log, model }), adapters: registry, log });
   t.after(async () => {
     model.ignoreAbort = false;
     for (const c of model.calls) c.reject(new Error('test over'));

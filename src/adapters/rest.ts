@@ -1,6 +1,7 @@
 // REST on the gateway's HTTP server: POST /v1/messages with {"text", "user"?, "chat"?, "id"?} answers
 // 200 {"reply", "id", "chat", "status": "ok", "action", "model"?} once the turn is done; a turn that
-// failed (model down ...) answers 502 with the same shape, "status": "failed" and "error".
+// failed (model down ...) answers 502 with the same shape, "status": "failed" and "error"; a policy
+// denial answers 403 with "status": "denied".
 import { randomUUID } from 'node:crypto';
 import { AdapterError } from '../core/errors.ts';
 import { HttpError, readJson, sendJson, type HttpGateway, type RequestContext } from '../core/http/server.ts';
@@ -66,6 +67,8 @@ export class RestAdapter implements Adapter {
       if (!outcome.result) return sendJson(res, 200, { ...base, reply: null, status: 'unrouted' });
       const reply = delivered ?? outcome.result.text;
       if (outcome.result.status === 'failed') return sendJson(res, 502, { ...base, reply, status: 'failed', error: reply });
+      // A policy denial is an answer, not a server fault: 403 with the same shape.
+      if (outcome.result.status === 'denied') return sendJson(res, 403, { ...base, reply, status: 'denied' });
       sendJson(res, 200, { ...base, reply, status: 'ok', ...(outcome.result.model ? { model: outcome.result.model } : {}) });
     } catch (err) {
       if (err instanceof AdapterError && err.kind === 'unavailable') throw new HttpError(503, 'server is shutting down');

@@ -36,9 +36,8 @@ export async function runDoctor(opts: GlobalOptions & { json?: boolean; offline?
 }
 
 async function checkAll(config: Config, offline: boolean, add: (n: string, s: Status, d: string) => void): Promise<void> {
-  // Rules naming an undefined action are a warning when loading (the seed's trigger_help_workflow must
-  // load) but a failure here; report them once, as routes.
-  const badRoutes = unknownActionWarnings(config.routes, config.actions);
+  // Rules naming an undefined action are a warning when loading but a failure here; report them once, as routes.
+  const badRoutes = unknownActionWarnings(config.routes, new Set([...config.actions.keys(), ...config.commands.keys(), ...config.workflows.keys()]));
   for (const w of config.warnings) if (!badRoutes.includes(w)) add('config', 'warn', w);
   for (const v of config.unsetEnv) add('environment', 'warn', `\${${v}} is referenced by the config but not set`);
   if (config.file) checkSecretsInFile(config, add);

@@ -25,7 +25,7 @@ export async function runExec(words: string[], opts: ExecOptions): Promise<numbe
     const terminal = new TerminalAdapter({ platform: opts.platform, out: process.stdout, stream: !opts.json });
     const adapters = new AdapterRegistry();
     adapters.add(terminal);
-    const gateway = new Gateway({ config, store, executor: new Executor(config), adapters, log });
+    const gateway = new Gateway({ config, store, executor: new Executor({ config, store, log }), adapters, log });
     const started = performance.now();
     const user = opts.user ?? safeUser();
     const outcome = await gateway.receive(
@@ -42,10 +42,13 @@ export async function runExec(words: string[], opts: ExecOptions): Promise<numbe
         route: outcome.route?.source ?? null,
         ...(result?.status === 'ok' && result.model ? { model: result.model } : {}),
         ...(result?.status === 'failed' ? { error: result.error.message } : {}),
+        ...(result?.status === 'denied' ? { error: result.reason } : {}),
         duration_ms: Math.round(performance.now() - started),
       })}\n`);
     } else if (result?.status === 'failed') {
       process.stderr.write(`clawdbot: ${result.error.message}\n`);
+    } else if (result?.status === 'denied') {
+      process.stderr.write(`clawdbot: denied: ${result.reason}\n`);
     } else if (!result) {
       process.stderr.write('clawdbot: no route matched this message and there is no default rule\n');
     }

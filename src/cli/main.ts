@@ -58,6 +58,17 @@ program.command('route')
   .addOption(new Option('--role <role>', 'role of the sender').default('User'))
   .action((words: string[], opts) => run(async () => (await import('./route.ts')).runExplain(words.join(' '), { ...global(), ...opts }))());
 
+program.command('workflow')
+  .description('run workflows from the terminal')
+  .command('run')
+  .description('run one workflow and print each step as it ends, then the reply')
+  .argument('<name>', 'the workflow (from workflows: in the config)')
+  .option('--input <text>', 'what the workflow sees as {{input}}', '')
+  .option('--platform <id>', 'platform to act as (roles are looked up as platform:user)', 'cli')
+  .option('--user <id>', 'user to act as (default: your login name)')
+  .option('--chat <id>', 'chat id', 'terminal')
+  .action((name: string, opts) => run(async () => (await import('./workflow.ts')).runWorkflowCommand(name, { ...global(), ...opts }))());
+
 // No top-level await: the bundle is CommonJS (see scripts/build.ts).
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

@@ -14,14 +14,21 @@ import { ApiKeyAuth } from '../core/http/auth.ts';
 import { registerHealth } from '../core/http/health.ts';
 import { HttpGateway } from '../core/http/server.ts';
 import { RateLimiter } from '../core/ratelimit.ts';
+import { scheduledRun } from '../core/scheduled-run.ts';
+import { Scheduler } from '../core/scheduler.ts';
 import { Store } from '../store/store.ts';
 import { commandContext, databasePath, startupMemoryTimer, type GlobalOptions } from './context.ts';
+import { reloadConfig } from './reload.ts';
 
 /** How long in-flight turns may take to finish after SIGTERM before they are cut off (and redone on restart). */
 const SHUTDOWN_GRACE_MS = 10_000;
 const DAY = 24 * 3600_000;
+/** Schedule runs older than this are deleted (each schedule's newest run is always kept). */
+const SCHEDULE_RUNS_KEPT_MS = 90 * DAY;
 /** The seed's example key: refused as a real secret would be, but only warned about on loopback. */
 const PLACEHOLDER_KEYS = new Set(['your-secure-key', 'changeme', 'change-me']);
+/** Platforms whose clients say who they are (the `user` field), rather than the platform vouching for it. */
+const SELF_NAMED = ['websocket', 'api'];
 
 export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
@@ -34,6 +41,12 @@ export function checkExposure(config: Config): string[] {
   const key = config.security.apiKey;
   if (!isLoopback(host) && !key) {
     throw new ConfigError(`refusing to listen on ${host} without security.api_key: anyone on the network could use the assistant. Set an API key or listen on 127.0.0.1`, { path: 'adapters.websocket.listen' });
+  }
+  // WebSocket and REST clients name their own user. A role given to such a name is only as safe as the
+  // key that lets the client in: without one, anyone who can reach the port could claim it.
+  const claimable = (['Admin', 'Operator', 'Auditor'] as const).flatMap((r) => config.security.roles.members(r).filter((p) => SELF_NAMED.some((s) => p.startsWith(`${s}:`))));
+  if (!key && claimable.length > 0) {
+    throw new ConfigError(`security.roles gives ${claimable.join(', ')} a role, but WebSocket and REST clients name their own user: set security.api_key so only key holders can connect`, { path: 'security.roles' });
   }
   if (key && PLACEHOLDER_KEYS.has(key)) {
     if (!isLoopback(host)) throw new ConfigError(`security.api_key is the example placeholder "${key}"; choose a real secret before listening on ${host}`, { path: 'security.api_key' });
@@ -55,7 +68,22 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
     limiter: config.security.rateLimit && new RateLimiter(config.security.rateLimit),
     log,
   });
-  const executor = new Executor(config);
+  // `/reload` (an Operator in chat) and SIGHUP: the next turns use the new file; a broken file changes nothing.
+  let current = config;
+  const reload = async (): Promise<string> => {
+    try {
+      const r = reloadConfig(current);
+      current = r.config;
+      for (const w of r.config.warnings) log.warn(w);
+      gateway.reconfigure(r.config);
+      log.info({ file: r.config.file }, r.summary);
+      return r.summary;
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'config reload failed; keeping the running config');
+      return `The config was not reloaded: ${(err as Error).message}`;
+    }
+  };
+  const executor = new Executor({ config, store, log, reload });
   const adapters = new AdapterRegistry();
   for (const entry of CATALOG) {
     if (entry.enabled(config)) for (const a of await entry.create({ config, http, log })) adapters.add(a);
@@ -80,9 +108,17 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
     throw new ConfigError(`cannot listen on ${ws.listen.host}:${ws.listen.port}: ${code === 'EADDRINUSE' ? 'address already in use' : (err as Error).message}`, { path: 'adapters.websocket.listen', cause: err });
   }
   gateway.recover();
+  // After recovery: a slot's result joins the outbox behind the replies a previous run left queued.
+  const scheduler = config.schedules.length > 0
+    ? new Scheduler({ schedules: config.schedules, runs: store.schedules, fire: scheduledRun(executor, gateway), log, stopTimeoutMs: SHUTDOWN_GRACE_MS })
+    : undefined;
+  scheduler?.start();
   const timers = [
     setInterval(() => gateway.flushDue(), 1000),
-    setInterval(() => store.inbox.prune(Date.now() - 2 * DAY), 3600_000),
+    setInterval(() => {
+      store.inbox.prune(Date.now() - 2 * DAY);
+      store.schedules.prune(Date.now() - SCHEDULE_RUNS_KEPT_MS);
+    }, 3600_000),
     // Once, when start-up is over: its garbage back to the OS (idle RSS; see releaseStartupMemory).
     startupMemoryTimer(() => gateway.busy > 0),
   ];
@@ -96,9 +132,10 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal, inFlight: gateway.busy }, 'shutting down');
+      process.off('SIGHUP', onHup);
       for (const t of timers) clearInterval(t);
       const closed = http.close();
-      await gateway.close(SHUTDOWN_GRACE_MS);
+      await Promise.all([scheduler?.stop(), gateway.close(SHUTDOWN_GRACE_MS)]);
       stop.abort();
       http.destroyAll();
       await closed;
@@ -106,6 +143,8 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
       log.info('stopped');
       resolve(0);
     };
+    const onHup = () => void reload();
+    process.on('SIGHUP', onHup);
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));
   });

@@ -1,60 +1,194 @@
-// Runs the action a route chose. Model calls are bounded by system.max_concurrency (p-limit); the model
-// client is connected once, lazily (exec with a `reply` route never touches the network).
+// Runs what a route (or `/run`, a model's tool call, a schedule, the REST API) names, on behalf of the
+// turn's identity. The policy check happens here, once, for every path: a denial becomes a reply and an
+// audit record, never an exception. Model calls are bounded by system.max_concurrency (p-limit); the
+// model client is connected once, lazily (exec with a `reply` route never touches the network).
 import pLimit, { type LimitFunction } from 'p-limit';
+import type { Store } from '../store/store.ts';
+import { runCommandEntry } from './actions/command.ts';
+import { runHelp } from './actions/help.ts';
+import { runLlm, type ToolCallRecord } from './actions/llm.ts';
+import { runReply } from './actions/reply.ts';
+import { runWorkflowEntry } from './actions/workflow.ts';
+import { runAdminCommand, type AdminHooks } from './admin-run.ts';
+import { adminCommandOf } from './admin.ts';
+import { auditEvent, writeAudit } from './audit.ts';
+import { Catalogue, type Entry } from './catalogue.ts';
 import type { Config } from './config/types.ts';
-import { compileTemplate, TEMPLATE_VARIABLES } from './template.ts';
+import type { Logger } from './log.ts';
 import { connectModel } from './models/connect.ts';
 import type { ModelClient } from './models/types.ts';
-import { runLlm } from './actions/llm.ts';
-import { runReply } from './actions/reply.ts';
+import { authorize } from './policy.ts';
+import { compileTemplate, TEMPLATE_VARIABLES } from './template.ts';
+import { splitArgs } from './commands/params.ts';
+import { toolBox } from './tools.ts';
 import { templateVars, type Turn } from './turn.ts';
 import type { Action, ActionResult } from './types.ts';
 
+/** Arguments for a command: words typed after its name, or named values (a tool call). */
+export type EntryArgs = readonly string[] | Readonly<Record<string, unknown>>;
+
+export interface ExecutorDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly log: Logger;
+  /** A model client to use instead of connecting to config.models.default (tests). */
+  readonly model?: ModelClient;
+  /** What `/reload` does; absent where there is nothing to reload (exec). */
+  readonly reload?: AdminHooks['reload'];
+}
+
 export class Executor {
-  readonly #config: Config;
+  #config: Config;
+  #catalogue: Catalogue;
+  readonly store: Store;
+  readonly log: Logger;
   readonly #limit: LimitFunction;
   readonly #templates = new Map<string, (vars: Record<string, unknown>) => string>();
+  readonly #reload: AdminHooks['reload'] | undefined;
   #model: Promise<ModelClient> | undefined;
 
-  constructor(config: Config, model?: ModelClient) {
+  constructor(deps: ExecutorDeps) {
+    this.#config = deps.config;
+    this.store = deps.store;
+    this.log = deps.log;
+    this.#catalogue = new Catalogue(deps.config);
+    this.#limit = pLimit(deps.config.system.maxConcurrency);
+    this.#reload = deps.reload;
+    if (deps.model) this.#model = Promise.resolve(deps.model);
+  }
+
+  get config(): Config {
+    return this.#config;
+  }
+
+  get catalogue(): Catalogue {
+    return this.#catalogue;
+  }
+
+  /**
+   * Takes a reloaded configuration (`/reload`, SIGHUP): entries, roles and templates from now on; the
+   * model connection is kept unless the model settings changed. The concurrency bound stays as started.
+   */
+  reconfigure(config: Config): void {
+    if (JSON.stringify(config.models.default) !== JSON.stringify(this.#config.models.default)) this.#model = undefined;
     this.#config = config;
-    this.#limit = pLimit(config.system.maxConcurrency);
-    if (model) this.#model = Promise.resolve(model);
+    this.#catalogue = new Catalogue(config);
+    this.#templates.clear();
   }
 
   /** The model client, connected on first use; a failed connection is retried on the next call. */
   model(): Promise<ModelClient> {
-    this.#model ??= connectModel(this.#config.models.default).catch((err: unknown) => {
+    this.#model ??= connectModel(this.config.models.default).catch((err: unknown) => {
       this.#model = undefined;
       throw err;
     });
     return this.#model;
   }
 
-  async run(actionName: string, turn: Turn): Promise<ActionResult> {
-    const action = this.#config.actions.get(actionName);
-    if (!action) {
-      // E.g. the seed's trigger_help_workflow before workflows exist: say so instead of guessing.
-      return { status: 'failed', text: `Sorry, "${actionName}" is not configured on this assistant yet.`, error: new Error(`route points at unknown action "${actionName}"`) };
-    }
-    const vars = () => templateVars(turn, this.#config.system, new Date());
-    switch (action.kind) {
-      case 'reply':
-        return runReply(() => this.#render(action, action.template, vars()));
-      case 'llm': {
-        const system = this.#render(action, action.system, vars());
-        const params = { system, maxTokens: action.maxTokens, temperature: action.temperature, historyTurns: action.historyTurns };
-        return this.#limit(() => runLlm(() => this.model(), params, turn));
-      }
-    }
+  async #limitedModel(): Promise<ModelClient> {
+    const client = await this.model();
+    return { provider: client.provider, endpoint: client.endpoint, listModels: (s) => client.listModels(s), chat: (req) => this.#limit(() => client.chat(req)) };
+  }
+
+  /** Model calls share one bound (system.max_concurrency), whoever makes them. */
+  limited<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#limit(fn);
   }
 
   get activeModelCalls(): number {
     return this.#limit.activeCount + this.#limit.pendingCount;
   }
 
-  #render(action: Action, text: string, vars: Record<string, unknown>): string {
-    const key = `${action.name}\0${text}`;
+  /**
+   * Runs `name` for the turn. A chat command (`/run`, `/approve`, ...) is recognised by the gateway and
+   * arrives here by its name. `args` default to the words after the first word of the message.
+   */
+  async run(name: string, turn: Turn, args?: EntryArgs): Promise<ActionResult> {
+    if (name.startsWith('/')) {
+      const parsed = adminCommandOf(turn.message.text);
+      const command = parsed?.command.name === name ? parsed.command : undefined;
+      if (!command) return unknown(name);
+      const denied = await this.#check(turn, command.role, `the ${command.name} command`);
+      if (denied) return denied;
+      return runAdminCommand(this, command, parsed!.rest, turn, { reload: this.#reload });
+    }
+    const entry = this.catalogue.get(name);
+    if (!entry) return unknown(name);
+    const denied = await this.#check(turn, entry.role, Catalogue.describe(entry));
+    if (denied) return denied;
+    return this.#runEntry(entry, turn, args);
+  }
+
+  /**
+   * The one policy check: returns the denial (already logged and audited) or undefined when allowed.
+   * Exported to the other entry points through `run`, and to tool calls and workflow steps through
+   * `authorizeFor`.
+   */
+  async #check(turn: Turn, role: Parameters<typeof authorize>[1], what: string): Promise<ActionResult | undefined> {
+    const d = authorize(turn.identity, role, what);
+    if (d.allowed) return undefined;
+    this.log.info({ platform: turn.identity.platform, user: turn.identity.id, role: turn.identity.role, reason: d.reason }, 'denied');
+    await writeAudit(this.store, this.log, auditEvent(turn.identity, turn.conversation, {
+      eventType: 'policy_denial', decision: 'denied', input: turn.message.text, output: d.reason,
+    }));
+    return { status: 'denied', text: d.userText, reason: d.reason };
+  }
+
+  /** The policy check for callers inside a turn (a tool call, a workflow step): same rule, same audit. */
+  authorizeFor(turn: Turn, entry: Entry): Promise<ActionResult | undefined> {
+    return this.#check(turn, entry.role, Catalogue.describe(entry));
+  }
+
+  async #runEntry(entry: Entry, turn: Turn, args: EntryArgs | undefined): Promise<ActionResult> {
+    switch (entry.kind) {
+      case 'command':
+        return runCommandEntry(this, entry.spec, args ?? wordsAfterFirst(turn.message.text), turn);
+      case 'workflow':
+        return runWorkflowEntry(this, entry.spec, turn);
+      case 'action':
+        return this.#runAction(entry.action, turn);
+    }
+  }
+
+  async #runAction(action: Action, turn: Turn): Promise<ActionResult> {
+    const vars = () => templateVars(turn, this.config.system, new Date());
+    switch (action.kind) {
+      case 'reply':
+        return runReply(() => this.render(action.name, action.template, vars()));
+      case 'help':
+        return runHelp(turn.identity, this.catalogue, this.config.system.name);
+      case 'llm': {
+        const system = this.render(action.name, action.system, vars());
+        const tools = toolBox(this, action, turn);
+        const params = {
+          system, maxTokens: action.maxTokens, temperature: action.temperature, historyTurns: action.historyTurns,
+          ...(tools ? { tools, maxToolRounds: action.maxToolRounds, onToolCall: (r: ToolCallRecord) => this.#toolRefused(turn, r) } : {}),
+        };
+        const started = Date.now();
+        // Each model request takes a slot, not the whole turn: a tool that runs for a while between two
+        // requests must not keep other conversations from the model.
+        const result = await runLlm(() => this.#limitedModel(), params, turn);
+        await writeAudit(this.store, this.log, auditEvent(turn.identity, turn.conversation, {
+          eventType: 'model_invocation', decision: 'allowed', input: turn.message.text, output: result.text,
+          durationMs: Date.now() - started, modelVersion: result.status === 'ok' ? (result.model ?? null) : null,
+        }));
+        return result;
+      }
+    }
+  }
+
+  /** A call the model made for a tool it was not offered is a denial like any other, and audited as one. */
+  #toolRefused(turn: Turn, r: ToolCallRecord): void {
+    if (r.outcome !== 'unknown_tool') return;
+    this.log.info({ platform: turn.identity.platform, user: turn.identity.id, tool: r.call.name }, 'model asked for a tool it was not offered; refused');
+    void writeAudit(this.store, this.log, auditEvent(turn.identity, turn.conversation, {
+      eventType: 'policy_denial', decision: 'denied', input: `tool ${r.call.name} ${JSON.stringify(r.call.arguments)}`, output: 'not offered to this user',
+    }));
+  }
+
+  /** Renders a template of the config (compiled once per text). */
+  render(owner: string, text: string, vars: Record<string, unknown>): string {
+    const key = `${owner}\0${text}`;
     let render = this.#templates.get(key);
     if (!render) {
       const t = compileTemplate(text, TEMPLATE_VARIABLES);
@@ -63,4 +197,13 @@ export class Executor {
     }
     return render(vars);
   }
+}
+
+function unknown(name: string): ActionResult {
+  return { status: 'failed', text: `Sorry, "${name}" is not configured on this assistant.`, error: new Error(`unknown action "${name}"`) };
+}
+
+/** `/disk /var` → ["/var"]: the words after the command word, quotes grouping words. */
+function wordsAfterFirst(text: string): readonly string[] {
+  return splitArgs(text).slice(1);
 }

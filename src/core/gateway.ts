@@ -8,9 +8,10 @@ import type { Store } from '../store/store.ts';
 import type { PendingTurn } from '../store/inbox.ts';
 import type { OutboxRow } from '../store/outbox.ts';
 import type { Config } from './config/types.ts';
-import { AdapterError } from './errors.ts';
+import { AdapterError, ExecError } from './errors.ts';
 import type { Executor } from './executor.ts';
 import type { Logger } from './log.ts';
+import { adminCommandOf } from './admin.ts';
 import { matchRoute } from './router.ts';
 import type { ActionResult, DeliveryReceipt, Identity, InboundMessage, OutboundMessage } from './types.ts';
 
@@ -24,7 +25,7 @@ export function conversationKey(m: Pick<InboundMessage, 'platform' | 'chat'>): s
 }
 
 export class Gateway {
-  readonly #config: Config;
+  #config: Config;
   readonly #store: Store;
   readonly #executor: Executor;
   readonly #adapters: AdapterRegistry;
@@ -44,6 +45,15 @@ export class Gateway {
     this.#executor = deps.executor;
     this.#adapters = deps.adapters;
     this.#log = deps.log;
+  }
+
+  /**
+   * Takes a reloaded configuration: turns that start from now on route and run with it (a turn in
+   * flight finishes with what it started with). Adapters keep running as they are.
+   */
+  reconfigure(config: Config): void {
+    this.#config = config;
+    this.#executor.reconfigure(config);
   }
 
   /** The host an adapter talks to. */
@@ -85,6 +95,17 @@ export class Gateway {
     if (!this.#accepting) throw new AdapterError(message.platform, 'unavailable', 'shutting down');
     return { duplicate: false, outcome: this.#enqueue({ inboxId: rec.inboxId, conversation, message }, onDelta) };
   }
+
+  /**
+   * Queues a message that answers no turn (a scheduled report, an approval notice, a result for the
+   * person who asked) in the durable outbox and tries to send it. Resolves once it is queued.
+   */
+  async announce(m: OutboundMessage): Promise<void> {
+    const id = await this.#store.write(() => this.#store.queueMessage(m, Date.now()));
+    void this.#deliver({ id, attempts: 0, partsSent: 0, ...m });
+  }
+
+  readonly #announce = (m: OutboundMessage): Promise<void> => this.announce(m);
 
   /** Redoes turns a previous process accepted but did not finish, for the platforms hosted here, and sends queued replies. */
   recover(): void {
@@ -133,10 +154,17 @@ export class Gateway {
     const { message } = t;
     const started = Date.now();
     const { sessions } = this.#config;
-    // Roles come from security.roles once RBAC exists; until then everyone is a User.
-    const identity: Identity = { platform: message.platform, id: message.sender.id, name: message.sender.name, role: 'User' };
+    const identity: Identity = {
+      platform: message.platform, id: message.sender.id, role: this.#config.security.roles.roleOf(message.platform, message.sender.id),
+      ...(message.sender.name === undefined ? {} : { name: message.sender.name }),
+    };
     const history = () => this.#store.sessions.history(t.conversation, started, sessions.ttlMs, sessions.maxHistory);
-    const route = matchRoute(this.#config.routes, { platform: message.platform, text: message.text, role: identity.role });
+    // Chat commands (/run, /approve, ...) come before the rules: a route cannot shadow them. The cheap
+    // first-character test keeps ordinary messages off the parser.
+    const chatCommand = message.text.trimStart().startsWith('/') ? adminCommandOf(message.text) : null;
+    const route = chatCommand
+      ? { index: -1, match: null, action: chatCommand.command.name, source: 'built-in chat command' }
+      : matchRoute(this.#config.routes, { platform: message.platform, text: message.text, role: identity.role });
     // Fields for log lines of this turn; not a child logger: pino copies and redacts a child's bindings
     // when it is made, which costs more than the whole turn of a static reply.
     const where = { platform: message.platform, chat: message.chat.id, message_id: message.id };
@@ -152,7 +180,10 @@ export class Gateway {
     // stream a preview into the chat.
     const stream = onDelta ? undefined : adapter?.startStream?.(message);
     const result: ActionResult = await this.#executor
-      .run(route.action, { message, identity, history, signal: this.#abort.signal, onDelta: onDelta ?? stream?.push.bind(stream) })
+      .run(route.action, {
+        message, identity, history, signal: this.#abort.signal, onDelta: onDelta ?? stream?.push.bind(stream),
+        conversation: t.conversation, announce: this.#announce,
+      })
       .catch((err: unknown) => ({ status: 'failed', text: 'Something went wrong while answering.', error: err as Error }) as const)
       .finally(() => typing?.stop());
     const preview = await stream?.end();
@@ -162,7 +193,9 @@ export class Gateway {
       return { duplicate: false, route, result: null, delivery: 'none' };
     }
     const ms = Date.now() - started;
-    if (result.status === 'failed') log.warn({ ...where, action: route.action, err: result.error, ms }, 'turn failed');
+    // A mistyped argument is the person's to fix, not a fault: no warning, no stack.
+    if (result.status === 'failed' && result.error instanceof ExecError && result.error.code === 'BAD_ARGUMENT') log.info({ ...where, action: route.action, err: result.error.message, ms }, 'argument refused');
+    else if (result.status === 'failed') log.warn({ ...where, action: route.action, err: result.error, ms }, 'turn failed');
     else if (log.isLevelEnabled('info')) log.info({ ...where, action: route.action, route: route.source, ms }, 'turn done');
 
     const now = Date.now();

@@ -48,6 +48,7 @@ export function authorize(who: Pick<Identity, 'role'>, required: Role | readonly
   };
 }
 
+/** "an Admin/Operator/Auditor", "a User": by sound, not by letter. */
 function article(word: string): string {
-  return /^[AEIOU]/.test(word) ? 'an' : 'a';
+  return /^[AEIO]/.test(word) ? 'an' : 'a';
 }

@@ -10,7 +10,12 @@ export const TEMPLATE_VARIABLES: readonly string[] = [
 export interface CompiledTemplate {
   /** Variables the template uses, in order of first use. */
   readonly vars: string[];
-  render(vars: Record<string, unknown>): string;
+  /**
+   * `encode`, when given, is applied to each inserted value (never to the template's own text): a URL
+   * template URL-encodes what it inserts, a JSON text JSON-escapes it, so a value cannot change the
+   * structure around it.
+   */
+  render(vars: Record<string, unknown>, encode?: (value: string) => string): string;
 }
 
 /** A template that cannot be compiled. `offset` is the index of the bad placeholder in the text. */
@@ -61,9 +66,12 @@ export function compileTemplate(text: string, allowedVars: readonly string[]): C
   if (pos < text.length) parts.push(text.slice(pos));
   return {
     vars: used,
-    render(vars) {
+    render(vars, encode) {
       let out = '';
-      for (const p of parts) out += typeof p === 'string' ? p : show(lookup(vars, p));
+      for (const p of parts) {
+        if (typeof p === 'string') out += p;
+        else out += encode ? encode(show(lookup(vars, p))) : show(lookup(vars, p));
+      }
       return out;
     },
   };

@@ -1,5 +1,5 @@
 // The one context object a turn carries through routing and actions.
-import type { HistoryEntry, Identity, InboundMessage } from './types.ts';
+import type { HistoryEntry, Identity, InboundMessage, OutboundMessage } from './types.ts';
 
 export interface Turn {
   readonly message: InboundMessage;
@@ -12,6 +12,13 @@ export interface Turn {
   readonly signal: AbortSignal;
   /** Streams reply text as it is produced, when the adapter can show it. */
   readonly onDelta: ((text: string) => void) | undefined;
+  /** The conversation key (platform:chat), for audit records. */
+  readonly conversation: string;
+  /**
+   * Sends a message to some chat through the durable outbox, outside this turn's reply (an approval
+   * request for the admins, an approved command's result for its requester).
+   */
+  readonly announce: (m: OutboundMessage) => Promise<void>;
 }
 
 // Building an Intl.DateTimeFormat costs ~50 µs; a static reply would spend most of its time there.

@@ -1,5 +1,6 @@
 // The neutral types every part of clawdbot speaks. Adapters translate platform events into these and
 // back; core code never names a platform. Fields are required unless a platform truly may not have them.
+import type { Role } from './policy.ts';
 
 /** What kind of conversation a message belongs to. */
 export type ChatType = 'dm' | 'group' | 'channel';
@@ -74,31 +75,44 @@ export interface Route {
   readonly source: string;
 }
 
-/** An action is a named thing a route points at. */
+/**
+ * An action is a named thing a route points at (next to catalogue commands and workflows, in one
+ * namespace). `role` says who may use it (any of them; Admin always may).
+ */
 export type Action =
-  | { readonly kind: 'reply'; readonly name: string; readonly template: string }
+  | { readonly kind: 'reply'; readonly name: string; readonly role: readonly Role[]; readonly template: string }
   | {
       readonly kind: 'llm';
       readonly name: string;
+      readonly role: readonly Role[];
       /** Template of the system prompt; kept small on purpose (see docs/ARCHITECTURE.md). */
       readonly system: string;
       readonly maxTokens: number;
       readonly temperature: number;
       /** How many earlier turns of the session go with the message. */
       readonly historyTurns: number;
-    };
+      /** Catalogue commands offered to the model as tools ('all', or by name; empty: none). */
+      readonly tools: readonly string[] | 'all';
+      readonly maxToolRounds: number;
+    }
+  /** Lists what the sender may use here (commands with their arguments, workflows, admin commands). */
+  | { readonly kind: 'help'; readonly name: string; readonly role: readonly Role[] };
 
-/** The outcome of running an action for one turn. A failure is a value with a short text for the user. */
+/**
+ * The outcome of running an action for one turn. A failure is a value with a short text for the user;
+ * so is a policy denial (`reason` is for the log and audit, `text` for the person).
+ */
 export type ActionResult =
   | { readonly status: 'ok'; readonly text: string; readonly model?: string }
-  | { readonly status: 'failed'; readonly text: string; readonly error: Error };
+  | { readonly status: 'failed'; readonly text: string; readonly error: Error }
+  | { readonly status: 'denied'; readonly text: string; readonly reason: string };
 
 /** Who is talking, as the gateway resolved it. */
 export interface Identity {
   readonly platform: string;
   readonly id: string;
   readonly name?: string;
-  readonly role: string;
+  readonly role: Role;
 }
 
 /** One earlier exchange in a conversation. */

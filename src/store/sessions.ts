@@ -8,6 +8,7 @@ export class Sessions {
   readonly #upsert;
   readonly #history;
   readonly #append;
+  readonly #recent;
 
   constructor(db: Db) {
     this.#get = db.prepare(`SELECT started_at, updated_at FROM sessions WHERE conversation = ?`);
@@ -18,7 +19,17 @@ export class Sessions {
     this.#history = db.prepare(
       `SELECT role, text, at FROM messages WHERE conversation = ? AND at >= ? ORDER BY id DESC LIMIT ?`,
     );
+    this.#recent = db.prepare(
+      `SELECT s.conversation, s.updated_at AS updatedAt,
+              (SELECT count(*) FROM messages m WHERE m.conversation = s.conversation AND m.at >= s.started_at) AS messages
+       FROM sessions s ORDER BY s.updated_at DESC LIMIT ?`,
+    );
     this.#append = db.prepare(`INSERT INTO messages (conversation, role, text, at) VALUES (?, ?, ?, ?)`);
+  }
+
+  /** The most recently active conversations, newest first (for `/sessions`). */
+  recent(limit: number): { conversation: string; updatedAt: number; messages: number }[] {
+    return this.#recent.all(limit) as { conversation: string; updatedAt: number; messages: number }[];
   }
 
   /** The live history of a conversation, oldest first, at most `max` entries. */

@@ -6,6 +6,7 @@ import { Approvals } from './approvals.ts';
 import { AuditLog } from './audit.ts';
 import { Inbox } from './inbox.ts';
 import { Outbox } from './outbox.ts';
+import { ScheduleRuns } from './schedules.ts';
 import { Sessions } from './sessions.ts';
 import type { HistoryEntry, OutboundMessage } from '../core/types.ts';
 
@@ -30,6 +31,7 @@ export class Store {
   readonly sessions: Sessions;
   readonly audit: AuditLog;
   readonly approvals: Approvals;
+  readonly schedules: ScheduleRuns;
   readonly #opened: OpenedDb;
   readonly #complete: (c: TurnCompletion, now: number) => number;
   readonly #markDone;
@@ -46,6 +48,7 @@ export class Store {
     this.sessions = new Sessions(db);
     this.audit = new AuditLog(db);
     this.approvals = new Approvals(db);
+    this.schedules = new ScheduleRuns(db);
     this.#ping = db.prepare('SELECT count(*) AS n FROM inbox WHERE status = \'pending\'');
     this.#markDone = db.prepare(`UPDATE inbox SET status = 'done', done_at = ? WHERE id = ?`);
     // One transaction: the reply is queued, the turn is marked done and the history grows together, so a

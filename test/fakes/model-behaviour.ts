@@ -1,27 +1,64 @@
 // What the fake model servers (ollama.ts, openai.ts) share: the knobs, the "model" itself (reply,
-// streaming pieces, token counts, embeddings) and the node:http plumbing (body parsing, request
-// recording, failure modes, clean shutdown, standalone process mode). Nothing here knows a wire format.
+// tool calls, streaming pieces, token counts, embeddings) and the node:http plumbing (body parsing,
+// request recording, failure modes, clean shutdown, standalone process mode). Nothing here knows a wire
+// format: each fake reads its dialect into these neutral shapes and writes the answer back in it.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 
 export type FailureMode = 'none' | 'http500' | 'truncated-stream' | 'hang';
 
+/** A tool call as the fake model asks for it, or as it finds it in a request's history. */
+export interface FakeToolCall {
+  name: string;
+  /**
+   * An object, or JSON text. Text is what the OpenAI fake sends verbatim (so it can be malformed); the
+   * Ollama fake sends it as an object when it parses as one and otherwise, as the real server does with
+   * a call its parser cannot read, as plain content.
+   */
+  arguments: Record<string, unknown> | string;
+}
+
+/** A tool offered in a request. */
+export interface FakeToolSpec {
+  name: string;
+  description: string;
+  parameters: unknown;
+}
+
 export interface ChatMessage {
   role: string;
   content: string;
+  /** The calls an assistant message carries (empty for other messages). */
+  toolCalls: FakeToolCall[];
+  /**
+   * For a `tool` message, the tool it answers: Ollama's `tool_name`, or the name of the call that
+   * OpenAI's `tool_call_id` points at. Undefined for other messages.
+   */
+  toolName: string | undefined;
 }
 
 export interface ReplyRequest {
   model: string;
   messages: ChatMessage[];
+  /** The tools the request offered; empty when it offered none. */
+  tools: FakeToolSpec[];
+}
+
+/** The model's answer: text, or text (often empty) plus tool calls. */
+export interface FakeAnswer {
+  text: string;
+  toolCalls: FakeToolCall[];
 }
 
 export interface FakeModelOptions {
   /** Models the server has. Default ['llama3.2:3b'] (Ollama) or ['local-model'] (OpenAI). Read per request. */
   models?: string[];
-  /** The "model". Default: 'pong' when the last user message is 'ping', else `echo: <last user text>`. May be async. */
-  reply?: (req: ReplyRequest) => string | Promise<string>;
+  /**
+   * The "model". Default: 'pong' when the last user message is 'ping', else `echo: <last user text>`.
+   * May be async; may answer with tool calls (see toolBehaviour).
+   */
+  reply?: (req: ReplyRequest) => string | FakeAnswer | Promise<string | FakeAnswer>;
   /** Delay between streamed chunks, in ms (default 0). */
   chunkDelayMs?: number;
   /**
@@ -51,7 +88,7 @@ export interface RecordedRequest {
 export interface FakeModelServer {
   /** e.g. http://127.0.0.1:40123 */
   url: string;
-  /** Every request, in arrival order. */
+  /** Every request, in arrival order: tests read the tools offered and the messages (tool results too) here. */
   requests: RecordedRequest[];
   /** The live knobs: change `failure`, `models`, `reply`... at runtime. */
   options: FakeModelOptions;
@@ -74,6 +111,67 @@ export function defaultReply(req: ReplyRequest): string {
   return last.trim() === 'ping' ? 'pong' : `echo: ${last}`;
 }
 
+/** Runs the configured reply and gives its answer one shape. */
+export async function answer(options: FakeModelOptions, req: ReplyRequest): Promise<FakeAnswer> {
+  const r = await (options.reply ?? defaultReply)(req);
+  return typeof r === 'object' && r !== null ? r : { text: String(r), toolCalls: [] };
+}
+
+/** One rule of toolBehaviour. */
+export interface ToolRule {
+  /** Tested against the last user message. */
+  match: RegExp;
+  /** The calls to ask for. They need not be among the tools offered: that is how a model asks for one that was not. */
+  calls: FakeToolCall[];
+  /** Text the model writes before its calls (e.g. "Let me check."); default none. */
+  text?: string;
+}
+
+/**
+ * A scriptable tool-using model:
+ * - `always`: whenever tools are offered, ask for this call (a model that never stops; for round bounds);
+ * - when the last message is a tool result, answer in text that quotes every result since the model's
+ *   last turn: `Tool results: <name>: <content>; ...`;
+ * - when tools are offered and the last user message matches a rule, ask for that rule's calls;
+ * - otherwise the default reply.
+ */
+export function toolBehaviour(b: { rules?: ToolRule[]; always?: FakeToolCall }): (req: ReplyRequest) => string | FakeAnswer {
+  return (req) => {
+    const offered = req.tools.length > 0;
+    if (offered && b.always) return { text: '', toolCalls: [b.always] };
+    const last = req.messages.at(-1);
+    if (last?.role === 'tool') {
+      const results: ChatMessage[] = [];
+      for (let i = req.messages.length - 1; i >= 0 && req.messages[i]!.role === 'tool'; i--) results.unshift(req.messages[i]!);
+      return `Tool results: ${results.map((m) => `${m.toolName ?? '?'}: ${m.content}`).join('; ')}`;
+    }
+    const rule = offered && last?.role === 'user' ? b.rules?.find((r) => r.match.test(last.content)) : undefined;
+    if (rule) return { text: rule.text ?? '', toolCalls: rule.calls };
+    return defaultReply(req);
+  };
+}
+
+/** JSON text of a call's arguments, as a model writes it. */
+export function argumentsText(call: FakeToolCall): string {
+  return typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments);
+}
+
+/** A call's arguments as an object, or undefined when its text does not parse as one. */
+export function argumentsObject(call: FakeToolCall): Record<string, unknown> | undefined {
+  if (typeof call.arguments !== 'string') return call.arguments;
+  try {
+    const v: unknown = JSON.parse(call.arguments);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Argument text in token-like pieces (words and runs of punctuation), the way models stream it: joined, the text again. */
+export function argumentPieces(text: string): string[] {
+  return text.match(/[A-Za-z0-9_]+|[^A-Za-z0-9_]+/g) ?? [];
+}
+
 /** Message content as text: a string, or OpenAI content parts ([{type:'text', text}]), or nothing. */
 export function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
@@ -85,11 +183,37 @@ export function contentText(content: unknown): string {
   return '';
 }
 
+/** Tools offered in a request, in either dialect ({type:'function', function:{name, description, parameters}}). */
+export function normalizeTools(raw: unknown): FakeToolSpec[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((t) => {
+    const f = ((t && typeof t === 'object' ? (t as { function?: unknown }).function : undefined) ?? {}) as { name?: unknown; description?: unknown; parameters?: unknown };
+    return { name: typeof f.name === 'string' ? f.name : '', description: typeof f.description === 'string' ? f.description : '', parameters: f.parameters };
+  });
+}
+
+/**
+ * A request's messages in the neutral shape, from either dialect: assistant `tool_calls`
+ * ({function:{name, arguments}}, arguments an object or JSON text), tool results named by `tool_name`
+ * (Ollama) or by `tool_call_id` (OpenAI, looked up among the earlier calls).
+ */
 export function normalizeMessages(raw: unknown): ChatMessage[] {
   if (!Array.isArray(raw)) return [];
+  const callNames = new Map<string, string>();
   return raw.map((m) => {
-    const o = (m && typeof m === 'object' ? m : {}) as { role?: unknown; content?: unknown };
-    return { role: typeof o.role === 'string' ? o.role : '', content: contentText(o.content) };
+    const o = (m && typeof m === 'object' ? m : {}) as { role?: unknown; content?: unknown; tool_calls?: unknown; tool_name?: unknown; tool_call_id?: unknown };
+    const role = typeof o.role === 'string' ? o.role : '';
+    const toolCalls: FakeToolCall[] = [];
+    for (const c of Array.isArray(o.tool_calls) ? o.tool_calls : []) {
+      const call = (c && typeof c === 'object' ? c : {}) as { id?: unknown; function?: { name?: unknown; arguments?: unknown } };
+      const name = typeof call.function?.name === 'string' ? call.function.name : '';
+      const args = call.function?.arguments;
+      toolCalls.push({ name, arguments: typeof args === 'string' ? args : ((args ?? {}) as Record<string, unknown>) });
+      if (typeof call.id === 'string') callNames.set(call.id, name);
+    }
+    let toolName: string | undefined;
+    if (role === 'tool') toolName = typeof o.tool_name === 'string' ? o.tool_name : typeof o.tool_call_id === 'string' ? callNames.get(o.tool_call_id) : undefined;
+    return { role, content: contentText(o.content), toolCalls, toolName };
   });
 }
 

@@ -2,19 +2,26 @@
 // server/routes.go): /api/version, /api/tags, /api/show, /api/chat, /api/generate, /api/embed,
 // /api/embeddings, /api/ps, /api/pull. JSON is written the way Go's encoding/json does
 // (<, >, & escaped), errors are {"error": "..."} with the server's own texts, unknown paths get gin's
-// plain-text "404 page not found". Standalone: `node test/fakes/ollama.ts [--port N]`.
+// plain-text "404 page not found". Tool calling as the server does it since 0.8: `tools` offered as
+// {type:'function', function}, the model's calls in `message.tool_calls[{function:{name, arguments}}]`
+// (arguments an object, no id), streamed whole inside one chunk before the done chunk; results come
+// back as {role:'tool', content, tool_name}. Standalone: `node test/fakes/ollama.ts [--port N]`.
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import {
   type ChatMessage,
+  type FakeAnswer,
   type FakeModelOptions,
   type FakeModelServer,
   type RequestContext,
-  defaultReply,
+  answer,
+  argumentsObject,
+  argumentsText,
   embedText,
   failureFor,
   limitPieces,
   normalizeMessages,
+  normalizeTools,
   promptTokens,
   resolveOptions,
   runStandalone,
@@ -26,7 +33,8 @@ import {
   writeTruncated,
 } from './model-behaviour.ts';
 
-export type { FakeModelOptions, FakeModelServer, RecordedRequest, FailureMode, ChatMessage, ReplyRequest } from './model-behaviour.ts';
+export type { FakeModelOptions, FakeModelServer, RecordedRequest, FailureMode, ChatMessage, ReplyRequest, FakeAnswer, FakeToolCall, ToolRule } from './model-behaviour.ts';
+export { toolBehaviour } from './model-behaviour.ts';
 
 export const OLLAMA_VERSION = '0.12.0';
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -133,6 +141,37 @@ function numPredict(body: Record<string, unknown>): unknown {
   return o && typeof o === 'object' ? (o as { num_predict?: unknown }).num_predict : undefined;
 }
 
+/**
+ * The fake model's calls on Ollama's wire ({function:{name, arguments}}, arguments an object). A call
+ * whose arguments do not parse as an object cannot be a tool call for the real server's parser, so
+ * its raw text ends up in the content, as it would there.
+ */
+function ollamaAnswer(a: FakeAnswer): { text: string; calls: { function: { name: string; arguments: Record<string, unknown> } }[] } {
+  let text = a.text;
+  const calls = [];
+  for (const c of a.toolCalls) {
+    const args = argumentsObject(c);
+    if (args) calls.push({ function: { name: c.name, arguments: args } });
+    else text += `{"name": ${JSON.stringify(c.name)}, "arguments": ${argumentsText(c)}}`;
+  }
+  return { text, calls };
+}
+
+/** Go's decoding error for tool-call arguments that are not an object (e.g. OpenAI-style JSON text), or undefined. */
+function wireArgumentsError(messages: unknown): string | undefined {
+  if (!Array.isArray(messages)) return undefined;
+  for (const m of messages) {
+    const calls = m && typeof m === 'object' ? (m as { tool_calls?: unknown }).tool_calls : undefined;
+    for (const c of Array.isArray(calls) ? calls : []) {
+      const args = (c as { function?: { arguments?: unknown } } | null)?.function?.arguments;
+      if (args === undefined || args === null || (typeof args === 'object' && !Array.isArray(args))) continue;
+      const kind = Array.isArray(args) ? 'array' : typeof args === 'boolean' ? 'bool' : typeof args;
+      return `json: cannot unmarshal ${kind} into Go struct field ToolCallFunction.messages.tool_calls.function.arguments of type api.ToolCallFunctionArguments`;
+    }
+  }
+  return undefined;
+}
+
 const ROUTES: Record<string, string[]> = {
   '/': ['GET', 'HEAD'],
   '/api/version': ['GET', 'HEAD'],
@@ -189,22 +228,15 @@ export async function startFakeOllama(opts?: FakeModelOptions): Promise<FakeMode
     return false;
   };
 
-  const reply = async (model: string, messages: ChatMessage[]): Promise<string> => String(await (options.reply ?? defaultReply)({ model, messages }));
-
-  /** Streams NDJSON pieces then the final object (or stops early for 'truncated-stream'). */
-  const stream = async (
-    ctx: RequestContext,
-    pieces: string[],
-    chunk: (piece: string) => unknown,
-    final: () => unknown,
-  ): Promise<void> => {
+  /** Streams NDJSON chunks (each made as it is sent) then the final object (or stops early for 'truncated-stream'). */
+  const stream = async (ctx: RequestContext, chunks: (() => unknown)[], final: () => unknown): Promise<void> => {
     const truncated = failureFor(options, true) === 'truncated-stream';
     ctx.res.writeHead(200, { 'content-type': NDJSON_TYPE });
-    const n = truncated ? Math.min(pieces.length, truncatedCount(pieces.length)) : pieces.length;
+    const n = truncated ? Math.min(chunks.length, truncatedCount(chunks.length)) : chunks.length;
     for (let i = 0; i < n; i++) {
       if (i > 0) await ctx.sleep(options.chunkDelayMs ?? 0);
       if (ctx.gone()) return;
-      ctx.res.write(`${goJson(chunk(pieces[i]!))}\n`);
+      ctx.res.write(`${goJson(chunks[i]!())}\n`);
     }
     if (truncated) {
       ctx.res.end();
@@ -325,6 +357,12 @@ export async function startFakeOllama(opts?: FakeModelOptions): Promise<FakeMode
     '/api/chat': async (ctx) => {
       const body = bind(ctx, 'ChatRequest');
       if (!body) return;
+      // Decoding errors, like bind's: before the model is even looked up.
+      if (body.tools !== undefined && body.tools !== null && !Array.isArray(body.tools)) {
+        return error(ctx.res, 400, `json: cannot unmarshal ${typeof body.tools} into Go struct field ChatRequest.tools of type api.Tools`);
+      }
+      const badArguments = wireArgumentsError(body.messages);
+      if (badArguments) return error(ctx.res, 400, badArguments);
       const model = String(body.model ?? '');
       if (!inferenceModel(ctx, body.model, 'chat')) return;
       if (injected(ctx, true)) return;
@@ -333,22 +371,28 @@ export async function startFakeOllama(opts?: FakeModelOptions): Promise<FakeMode
         // "Load a model": an empty conversation loads the model and answers one object.
         return json(ctx.res, 200, { model, created_at: goTime(), message: { role: 'assistant', content: '' }, done_reason: 'load', done: true });
       }
-      const { pieces, reason } = limitPieces(splitIntoChunks(await reply(model, messages)), numPredict(body));
-      const final = (content: string) => ({
+      const { text, calls } = ollamaAnswer(await answer(options, { model, messages, tools: normalizeTools(body.tools) }));
+      const { pieces, reason } = limitPieces(splitIntoChunks(text), numPredict(body));
+      const callTokens = calls.reduce((n, c) => n + splitIntoChunks(JSON.stringify(c)).length, 0);
+      const final = (content: string, toolCalls: unknown[]) => ({
         model,
         created_at: goTime(),
-        message: { role: 'assistant', content },
+        message: { role: 'assistant', content, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
         done_reason: reason,
         done: true,
-        ...metrics(ctx.startedAt, promptTokens(messages), pieces.length),
+        ...metrics(ctx.startedAt, promptTokens(messages), pieces.length + callTokens),
       });
-      if (body.stream === false) return whole(ctx, pieces.length, final(pieces.join('')));
-      await stream(
-        ctx,
-        pieces,
-        (piece) => ({ model, created_at: goTime(), message: { role: 'assistant', content: piece }, done: false }),
-        () => final(''),
-      );
+      if (body.stream === false) return whole(ctx, pieces.length, final(pieces.join(''), calls));
+      const chunk = (content: string, toolCalls: unknown[]) => () => ({
+        model,
+        created_at: goTime(),
+        message: { role: 'assistant', content, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+        done: false,
+      });
+      // Text first, then every call in one chunk, then the done chunk (what the server's tool parser emits).
+      const chunks = pieces.map((piece) => chunk(piece, []));
+      if (calls.length > 0) chunks.push(chunk('', calls));
+      await stream(ctx, chunks, () => final('', []));
     },
 
     '/api/generate': async (ctx) => {
@@ -363,10 +407,12 @@ export async function startFakeOllama(opts?: FakeModelOptions): Promise<FakeMode
         return json(ctx.res, 200, { model, created_at: goTime(), response: '', done: true, done_reason: 'load' });
       }
       const messages: ChatMessage[] = [
-        ...(typeof body.system === 'string' && body.system !== '' ? [{ role: 'system', content: body.system }] : []),
-        { role: 'user', content: prompt },
+        ...(typeof body.system === 'string' && body.system !== '' ? [{ role: 'system', content: body.system, toolCalls: [], toolName: undefined }] : []),
+        { role: 'user', content: prompt, toolCalls: [], toolName: undefined },
       ];
-      const { pieces, reason } = limitPieces(splitIntoChunks(await reply(model, messages)), numPredict(body));
+      // /api/generate offers no tools: only the text of the answer counts.
+      const { text } = await answer(options, { model, messages, tools: [] });
+      const { pieces, reason } = limitPieces(splitIntoChunks(text), numPredict(body));
       const promptCount = promptTokens(messages);
       const final = (response: string) => ({
         model,
@@ -378,7 +424,7 @@ export async function startFakeOllama(opts?: FakeModelOptions): Promise<FakeMode
         ...metrics(ctx.startedAt, promptCount, pieces.length),
       });
       if (body.stream === false) return whole(ctx, pieces.length, final(pieces.join('')));
-      await stream(ctx, pieces, (piece) => ({ model, created_at: goTime(), response: piece, done: false }), () => final(''));
+      await stream(ctx, pieces.map((piece) => () => ({ model, created_at: goTime(), response: piece, done: false })), () => final(''));
     },
 
     '/api/embed': async (ctx) => {

@@ -1,7 +1,11 @@
 // A fake OpenAI-compatible server speaking the real wire format (OpenAI API reference): GET /v1/models,
 // GET /v1/models/{id}, POST /v1/chat/completions (JSON, or SSE `data: {chat.completion.chunk}` events
 // ended by `data: [DONE]`, with the usage chunk of stream_options.include_usage), POST /v1/embeddings.
-// Errors are {"error":{"message","type","param","code"}} with OpenAI's own texts.
+// Errors are {"error":{"message","type","param","code"}} with OpenAI's own texts. Tool calling as in the
+// API reference: `tools` [{type:'function', function}], the answer's `tool_calls[{id, type, function:
+// {name, arguments}}]` with arguments as JSON text, streamed as `delta.tool_calls[{index, ...}]` pieces
+// (id and name first, then the argument text in token-like pieces), finish_reason 'tool_calls'; results
+// come back as {role:'tool', tool_call_id, content} and must answer the preceding calls.
 // Standalone: `node test/fakes/openai.ts [--port N] [--api-key KEY]`.
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
@@ -9,11 +13,14 @@ import {
   type FakeModelOptions,
   type FakeModelServer,
   type RequestContext,
-  defaultReply,
+  answer,
+  argumentPieces,
+  argumentsText,
   embedText,
   failureFor,
   limitPieces,
   normalizeMessages,
+  normalizeTools,
   promptTokens,
   resolveOptions,
   runStandalone,
@@ -25,11 +32,17 @@ import {
   writeTruncated,
 } from './model-behaviour.ts';
 
-export type { FakeModelOptions, FakeModelServer, RecordedRequest, FailureMode, ChatMessage, ReplyRequest } from './model-behaviour.ts';
+export type { FakeModelOptions, FakeModelServer, RecordedRequest, FailureMode, ChatMessage, ReplyRequest, FakeAnswer, FakeToolCall, ToolRule } from './model-behaviour.ts';
+export { toolBehaviour } from './model-behaviour.ts';
 
 export interface FakeOpenAIOptions extends FakeModelOptions {
   /** When set, every request needs `Authorization: Bearer <apiKey>` (401 otherwise). Read per request. */
   apiKey?: string;
+  /**
+   * Stream every tool call of an answer at index 0, told apart only by its id: what Ollama's
+   * OpenAI-compatible endpoint does. Read per request.
+   */
+  sameToolCallIndex?: boolean;
 }
 
 export interface FakeOpenAIServer extends FakeModelServer {
@@ -46,6 +59,55 @@ const FINGERPRINT = 'fp_fake0000';
 function randomId(prefix: string): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
   return prefix + Array.from(randomBytes(29), (b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** OpenAI's 400 for `tools` it cannot take, or undefined. */
+function toolsError(tools: unknown): { message: string; param: string; code: string } | undefined {
+  if (tools === undefined || tools === null) return undefined;
+  if (!Array.isArray(tools)) return { message: "Invalid type for 'tools': expected an array, but got an object instead.", param: 'tools', code: 'invalid_type' };
+  if (tools.length === 0) return { message: "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.", param: 'tools', code: 'empty_array' };
+  for (const [i, t] of tools.entries()) {
+    const name = (t as { function?: { name?: unknown } } | null)?.function?.name;
+    if (typeof name !== 'string') return { message: `Missing required parameter: 'tools[${i}].function.name'.`, param: `tools[${i}].function.name`, code: 'missing_required_parameter' };
+    if (!/^[a-zA-Z0-9_-]+$/.test(name)) {
+      return { message: `Invalid 'tools[${i}].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.`, param: `tools[${i}].function.name`, code: 'invalid_value' };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * OpenAI's 400 for tool messages that do not pair with calls: every `tool` message must answer a call
+ * of the assistant message before it, and every such call must be answered before the next message.
+ */
+function pairingError(messages: unknown[]): { message: string; param: string } | undefined {
+  let open: { at: number; ids: Set<string> } | undefined;
+  for (const [i, raw] of messages.entries()) {
+    const m = (raw && typeof raw === 'object' ? raw : {}) as { role?: unknown; tool_calls?: unknown; tool_call_id?: unknown };
+    if (m.role === 'tool') {
+      if (!open || typeof m.tool_call_id !== 'string' || !open.ids.delete(m.tool_call_id)) {
+        return { message: "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.", param: `messages.[${i}].role` };
+      }
+      continue;
+    }
+    if (open && open.ids.size > 0) {
+      return {
+        message: `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${[...open.ids].join(', ')}`,
+        param: `messages.[${open.at}].role`,
+      };
+    }
+    open = undefined;
+    if (m.role === 'assistant' && Array.isArray(m.tool_calls) && m.tool_calls.length > 0) {
+      open = { at: i, ids: new Set(m.tool_calls.map((c) => String((c as { id?: unknown } | null)?.id))) };
+    }
+  }
+  if (open && open.ids.size > 0) {
+    return {
+      message: `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${[...open.ids].join(', ')}`,
+      param: `messages.[${open.at}].role`,
+    };
+  }
+  return undefined;
 }
 
 function maskKey(key: string): string {
@@ -146,15 +208,23 @@ export async function startFakeOpenAI(opts?: FakeOpenAIOptions): Promise<FakeOpe
     if (body.messages.length === 0) {
       return invalid(ctx.res, 400, "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", 'messages', 'empty_array');
     }
+    const badTools = toolsError(body.tools);
+    if (badTools) return invalid(ctx.res, 400, badTools.message, badTools.param, badTools.code);
+    const badPairing = pairingError(body.messages);
+    if (badPairing) return invalid(ctx.res, 400, badPairing.message, badPairing.param);
     if (injected(ctx, true)) return;
 
     const messages = normalizeMessages(body.messages);
-    const text = String(await (options.reply ?? defaultReply)({ model, messages }));
-    const { pieces, reason } = limitPieces(splitIntoChunks(text), body.max_completion_tokens ?? body.max_tokens);
+    const a = await answer(options, { model, messages, tools: normalizeTools(body.tools) });
+    const limited = limitPieces(splitIntoChunks(a.text), body.max_completion_tokens ?? body.max_tokens);
+    const { pieces } = limited;
+    const calls = a.toolCalls.map((c) => ({ id: randomId('call_'), name: c.name, args: argumentsText(c) }));
+    const reason = calls.length > 0 ? 'tool_calls' : limited.reason;
+    const completionTokens = pieces.length + calls.reduce((n, c) => n + 1 + argumentPieces(c.args).length, 0);
     const usage = {
       prompt_tokens: promptTokens(messages),
-      completion_tokens: pieces.length,
-      total_tokens: promptTokens(messages) + pieces.length,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens(messages) + completionTokens,
       prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
       completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     };
@@ -171,7 +241,21 @@ export async function startFakeOpenAI(opts?: FakeOpenAIOptions): Promise<FakeOpe
         object: 'chat.completion',
         created,
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content: pieces.join(''), refusal: null, annotations: [] }, logprobs: null, finish_reason: reason }],
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              // With calls and no text the content is null, not ''.
+              content: calls.length > 0 && pieces.length === 0 ? null : pieces.join(''),
+              ...(calls.length > 0 ? { tool_calls: calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } })) } : {}),
+              refusal: null,
+              annotations: [],
+            },
+            logprobs: null,
+            finish_reason: reason,
+          },
+        ],
         usage,
         service_tier: 'default',
         system_fingerprint: FINGERPRINT,
@@ -187,13 +271,24 @@ export async function startFakeOpenAI(opts?: FakeOpenAIOptions): Promise<FakeOpe
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, service_tier: 'default', system_fingerprint: FINGERPRINT, choices, ...extra })}\n\n`;
     const choice = (delta: Record<string, unknown>, finish: string | null = null) => ({ index: 0, delta, logprobs: null, finish_reason: finish });
 
+    // After the role chunk: the text pieces, then per call an opening piece (index, id, type, name,
+    // empty arguments) and its argument text in pieces. Without text, the first call opens in the role
+    // chunk itself, with content null (as the API streams it).
+    const deltas: Record<string, unknown>[] = pieces.map((p) => ({ content: p }));
+    for (const [i, c] of calls.entries()) {
+      const index = options.sameToolCallIndex ? 0 : i;
+      deltas.push({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] });
+      for (const piece of argumentPieces(c.args)) deltas.push({ tool_calls: [{ index, function: { arguments: piece } }] });
+    }
+    const opening = pieces.length === 0 && calls.length > 0 ? { role: 'assistant', content: null, ...deltas.shift(), refusal: null } : { role: 'assistant', content: '', refusal: null };
+
     ctx.res.writeHead(200, { 'content-type': SSE_TYPE, 'cache-control': 'no-cache' });
-    ctx.res.write(chunk([choice({ role: 'assistant', content: '', refusal: null })]));
-    const n = truncated ? Math.min(pieces.length, truncatedCount(pieces.length)) : pieces.length;
+    ctx.res.write(chunk([choice(opening)]));
+    const n = truncated ? Math.min(deltas.length, truncatedCount(deltas.length)) : deltas.length;
     for (let i = 0; i < n; i++) {
       await ctx.sleep(delay);
       if (ctx.gone()) return;
-      ctx.res.write(chunk([choice({ content: pieces[i] })]));
+      ctx.res.write(chunk([choice(deltas[i]!)]));
     }
     if (truncated) {
       ctx.res.end();

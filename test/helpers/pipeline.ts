@@ -26,7 +26,7 @@ export const echoModel: ModelClient = {
   chat: async (req) => {
     const last = req.messages.at(-1)!.content;
     const m = /^reply: ([\s\S]*)$/.exec(last);
-    return { text: m ? m[1]! : `echo: ${last}`, model: 'scripted', promptTokens: 1, completionTokens: 1 };
+    return { text: m ? m[1]! : `echo: ${last}`, toolCalls: [], model: 'scripted', promptTokens: 1, completionTokens: 1 };
   },
   listModels: async () => ['scripted'],
 };
@@ -45,7 +45,7 @@ export async function pipeline(adapter: Adapter, opts: { log: Logger; config?: C
   const store = Store.open(':memory:');
   const adapters = new AdapterRegistry();
   adapters.add(adapter);
-  const gateway = new Gateway({ config, store, executor: new Executor(config, opts.model ?? echoModel), adapters, log: opts.log });
+  const gateway = new Gateway({ config, store, executor: new Executor({ config, store, log: opts.log, model: opts.model ?? echoModel }), adapters, log: opts.log });
   const stop = new AbortController();
   const host = gateway.host(adapter.platform);
   await adapter.start(opts.wrapHost ? opts.wrapHost(host) : host, stop.signal);

@@ -44,13 +44,23 @@ export interface SshRunner {
   readonly argv: readonly string[];
 }
 
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+
+/** `{{param}}` placeholders below are filled by runHttpRequest (src/core/commands/http.ts), which says how each is encoded. */
 export interface HttpRequestSpec {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
-  /** May contain `{{param}}` placeholders; values are URL-encoded where they land. */
+  readonly method: (typeof HTTP_METHODS)[number];
+  /** May contain `{{param}}` placeholders; values are URL-encoded (encodeURIComponent) where they land. */
   readonly url: string;
+  /** Values may contain placeholders; a value with CR, LF or NUL after filling is refused. */
   readonly headers: Readonly<Record<string, string>>;
-  /** Body template; JSON bodies get JSON-escaped values. Undefined: no body. */
-  readonly body: string | undefined;
+  /**
+   * A string: a text template whose values are percent-encoded (a form body; content-type
+   * application/x-www-form-urlencoded unless a header says otherwise). A mapping: sent as JSON, each
+   * placeholder inside a string value filled with the raw value (JSON.stringify escapes it). Undefined: no body.
+   */
+  readonly body: string | { readonly [key: string]: JsonValue } | undefined;
   /** Statuses that count as success (default 200-299). */
   readonly expectStatus: readonly number[] | undefined;
 }
@@ -74,6 +84,14 @@ export interface CommandSpec {
   readonly timeoutMs: number;
   /** Bytes of output (stdout + stderr, or response body) kept; the rest is dropped and marked. */
   readonly outputCap: number;
+}
+
+/** What every runner is held to: a deadline, an output cap and the caller's cancel. */
+export interface RunLimits {
+  readonly timeoutMs: number;
+  /** Bytes of output kept (see CommandSpec.outputCap). */
+  readonly outputCap: number;
+  readonly signal: AbortSignal;
 }
 
 export interface CommandResult {

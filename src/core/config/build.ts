@@ -3,9 +3,13 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { RoleMap, ROLES, type Role } from '../policy.ts';
 import type { Route } from '../types.ts';
 import { compileActions, DEFAULT_ROUTES, unknownActionWarnings } from './routes.ts';
+import { compileCommands } from './commands.ts';
+import { compileSchedules } from './schedules.ts';
 import type { RawConfig } from './schema.ts';
+import { compileWorkflows } from './workflows.ts';
 import type { Config, ModelProvider } from './types.ts';
 
 export const DEFAULTS = {
@@ -23,6 +27,7 @@ export const DEFAULTS = {
   wsPath: '/ws',
   ttlMs: 3_600_000,
   maxHistory: 20,
+  approvalTtlMs: 30 * 60_000,
 } as const;
 
 /** Settings that come from the environment rather than the file (the seed's compose file). */
@@ -84,6 +89,12 @@ export function defaultModelName(provider: ModelProvider, endpoint: string): str
   return u.port === '11434' && !/\/v\d+\/?$/.test(u.pathname) ? DEFAULTS.ollamaModel : '';
 }
 
+function roleMap(raw: Partial<Record<Role, readonly string[] | null | undefined>> | null | undefined): RoleMap {
+  const byId = new Map<string, Role>();
+  for (const role of ROLES) for (const p of raw?.[role] ?? []) byId.set(p, role);
+  return new RoleMap(byId);
+}
+
 const or = <T extends object>(v: T | null | undefined): Partial<T> => v ?? {};
 
 function dataDir(written: string | null | undefined, ctx: BuildContext): string {
@@ -108,12 +119,15 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
   const temperature = md.temperature ?? DEFAULTS.temperature;
   const maxHistory = sess.max_history ?? DEFAULTS.maxHistory;
   const actions = compileActions(raw.actions, { maxTokens, temperature, historyTurns: maxHistory });
+  const commands = compileCommands(raw.commands, { dir: ctx.dir, home: ctx.home });
+  const workflows = compileWorkflows(raw.workflows);
+  const timezone = sys.timezone ?? systemTimezone(ctx.env);
   const routes = ctx.routes ?? DEFAULT_ROUTES;
   return {
     file: ctx.file,
     system: {
       name: sys.name ?? DEFAULTS.name,
-      timezone: sys.timezone ?? systemTimezone(ctx.env),
+      timezone,
       maxConcurrency: sys.max_concurrency ?? DEFAULTS.maxConcurrency,
       dataDir: dataDir(sys.data_dir, ctx),
       logLevel: sys.log_level ?? DEFAULTS.logLevel,
@@ -121,6 +135,8 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
     security: {
       apiKey: sec.api_key || undefined,
       rateLimit: sec.rate_limit ?? undefined,
+      roles: roleMap(sec.roles),
+      approvals: { ttlMs: sec.approvals?.ttl ?? DEFAULTS.approvalTtlMs, notify: sec.approvals?.notify ?? [] },
     },
     models: {
       default: {
@@ -169,7 +185,10 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
     sessions: { ttlMs: sess.ttl ?? DEFAULTS.ttlMs, maxHistory },
     routes,
     actions,
-    warnings: [...(ctx.warnings ?? []), ...unknownActionWarnings(routes, actions)],
+    commands,
+    workflows,
+    schedules: compileSchedules(raw.schedules ?? [], { timezone }),
+    warnings: [...(ctx.warnings ?? []), ...unknownActionWarnings(routes, new Set([...actions.keys(), ...commands.keys(), ...workflows.keys()]))],
     unsetEnv: [...(ctx.unsetEnv ?? [])],
   };
 }

@@ -9,6 +9,7 @@ import type { Route } from '../types.ts';
 import { buildConfig, homeOf, type Overrides } from './build.ts';
 import { parseYaml, type ParsedFile } from './document.ts';
 import { ConfigProblemsError, describeValue, issuesToProblems, sortByPosition } from './problems.ts';
+import { referenceProblems } from './references.ts';
 import { compileRoutes, extraDefaultProblems } from './routes.ts';
 import { ADAPTER_IDS, configSchema, routesFileSchema, type RawConfig } from './schema.ts';
 import type { Config } from './types.ts';
@@ -78,6 +79,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   let routes: Route[] | null = null;
   if (main.problems.length === 0) {
     raw = validate(configSchema, main, problems, 'settings (system:, models:, routes:, ...)');
+    if (raw) problems.push(...referenceProblems(raw, (path, which) => main.source.at(path, which)));
   }
   if (raw?.routes_file) {
     const at = main.source.at(['routes_file']);

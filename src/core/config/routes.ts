@@ -1,10 +1,18 @@
 // Routes and actions in their final form: validated rules become Route values with the place they were
 // written; the built-in actions are merged with the config's `actions:`.
+import type { Role } from '../policy.ts';
 import type { Action, Route, RouteMatch } from '../types.ts';
 import type { RawAction, RawRoute } from './schema.ts';
 
 export const WELCOME_ACTION = 'send_welcome_message';
 export const LLM_ACTION = 'process_with_llm';
+/** The seed's routing.yaml points `!help` here; a workflow of this name in config replaces it. */
+export const HELP_ACTION = 'trigger_help_workflow';
+/** The seed's media handlers (media_processors.*.handler); their processors come with media support. */
+export const MEDIA_ACTIONS = ['image_analysis_workflow', 'document_extraction_workflow'] as const;
+const MEDIA_TEXT = "I can't read images or documents here yet; please send the question as text.";
+const EVERYONE: readonly Role[] = ['User'];
+const DEFAULT_TOOL_ROUNDS = 4;
 
 /** Kept small on purpose: a local model on 2 cores answers sooner the shorter the prompt. */
 export const DEFAULT_SYSTEM_PROMPT = 'You are {{system.name}}, a concise, helpful assistant. Today is {{date}}.';
@@ -18,8 +26,10 @@ export interface ActionDefaults {
 
 export function builtinActions(d: ActionDefaults): Map<string, Action> {
   return new Map<string, Action>([
-    [WELCOME_ACTION, { kind: 'reply', name: WELCOME_ACTION, template: WELCOME_TEXT }],
-    [LLM_ACTION, { kind: 'llm', name: LLM_ACTION, system: DEFAULT_SYSTEM_PROMPT, ...d }],
+    [WELCOME_ACTION, { kind: 'reply', name: WELCOME_ACTION, role: EVERYONE, template: WELCOME_TEXT }],
+    [LLM_ACTION, { kind: 'llm', name: LLM_ACTION, role: EVERYONE, system: DEFAULT_SYSTEM_PROMPT, ...d, tools: [], maxToolRounds: DEFAULT_TOOL_ROUNDS }],
+    [HELP_ACTION, { kind: 'help', name: HELP_ACTION, role: EVERYONE }],
+    ...MEDIA_ACTIONS.map((name): [string, Action] => [name, { kind: 'reply', name, role: EVERYONE, template: MEDIA_TEXT }]),
   ]);
 }
 
@@ -30,14 +40,17 @@ export function compileActions(raw: Record<string, RawAction> | null | undefined
     actions.set(
       name,
       a.type === 'reply'
-        ? { kind: 'reply', name, template: a.text }
+        ? { kind: 'reply', name, role: a.role ?? EVERYONE, template: a.text }
         : {
             kind: 'llm',
             name,
+            role: a.role ?? EVERYONE,
             system: a.system ?? DEFAULT_SYSTEM_PROMPT,
             maxTokens: a.max_tokens ?? d.maxTokens,
             temperature: a.temperature ?? d.temperature,
             historyTurns: a.history ?? d.historyTurns,
+            tools: a.tools ?? [],
+            maxToolRounds: a.max_tool_rounds ?? DEFAULT_TOOL_ROUNDS,
           },
     );
   }
@@ -78,8 +91,8 @@ export function extraDefaultProblems(rawRoutes: unknown, at: (i: number) => stri
 }
 
 /** One warning per rule that names an action nobody defined (doctor fails on these; loading does not). */
-export function unknownActionWarnings(routes: readonly Route[], actions: ReadonlyMap<string, Action>): string[] {
+export function unknownActionWarnings(routes: readonly Route[], names: ReadonlySet<string>): string[] {
   return routes
-    .filter((r) => !actions.has(r.action))
-    .map((r) => `route at ${r.source} points at unknown action "${r.action}" (defined: ${[...actions.keys()].join(', ')})`);
+    .filter((r) => !names.has(r.action))
+    .map((r) => `route at ${r.source} points at unknown action "${r.action}" (defined: ${[...names].join(', ')})`);
 }

@@ -4,8 +4,12 @@
 // Named imports, not the `z` namespace: a bundler then drops the parts of zod not used here (its
 // locales and most checks), about 570 KB less to compile at every start.
 import { array, discriminatedUnion, literal, record, string, type output } from 'zod';
-import { bool, httpUrl, idList, intIn, needs, nonEmpty, numIn, obj, oneOf, regex, size, stringList, template, text, duration, timezone, urlPathOf, val } from './kit.ts';
+import { bool, duration, httpUrl, idList, intIn, needs, nonEmpty, numIn, obj, oneOf, regex, size, str, stringList, template, text, timezone, urlPathOf, val } from './kit.ts';
 import { EXPECTED_LISTEN, EXPECTED_RATE, parseListen, parseRate } from './units.ts';
+import { isRole, ROLES, type Role } from '../policy.ts';
+import { commandEntry } from './commands.ts';
+import { schedulesList } from './schedules.ts';
+import { workflowEntry } from './workflows.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const PROVIDERS = ['ollama', 'openai', 'auto'] as const;
@@ -14,6 +18,8 @@ export const ADAPTER_IDS = ['websocket', 'telegram', 'slack'] as const;
 export const ROUTE_CONDITIONS = ['platform', 'content', 'content_prefix', 'content_regex', 'role'] as const;
 
 const ACTION_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** Names of actions, commands and workflows (one namespace). */
+const entryName = string().regex(ACTION_NAME, { error: 'expected a name of letters, digits, _ . - (starting with a letter or _)' });
 const actionRef = val('an action name (letters, digits, _ . -)', (v) => (typeof v === 'string' && ACTION_NAME.test(v.trim()) ? v.trim() : undefined));
 
 const match = obj({
@@ -50,19 +56,54 @@ export type RawRoute = output<typeof routeEntry>;
 // other rule has a problem too.
 const routes = array(routeEntry, { error: 'expected a list of rules (- match: ... / - default: ...)' });
 
+/** "platform:user-id", as in security.roles. */
+const principal = val('"platform:user-id" (e.g. "telegram:1001", "cli:alice")', (v) => {
+  const t = str(v)?.trim();
+  return t && /^[a-z][a-z0-9_-]*:\S+$/.test(t) ? t : undefined;
+});
+const principals = array(principal, { error: 'expected a list of "platform:user-id"' });
+/** Who has which role; a key other than the four roles is an unknown key (with did-you-mean). */
+const roles = obj({ Admin: principals.nullish(), Operator: principals.nullish(), Auditor: principals.nullish(), User: principals.nullish() })
+  .superRefine((r, ctx) => {
+    // One person, one role: listing someone twice would make their rights depend on reading order.
+    const seen = new Map<string, string>();
+    for (const role of ROLES) {
+      (r[role] ?? []).forEach((p, i) => {
+        const other = seen.get(p);
+        if (other) ctx.addIssue({ code: 'custom', path: [role, i], message: `expected each person in one role only; "${p}" is already listed under ${other}` });
+        else seen.set(p, role);
+      });
+    }
+  });
+
+/** The role(s) an entry needs: one name or a list of them. */
+export const requiredRole = val(`one of ${ROLES.join(', ')} or a list of them`, (v) => {
+  const items = typeof v === 'string' ? [v] : Array.isArray(v) ? v : undefined;
+  if (!items || items.length === 0 || !items.every((r) => typeof r === 'string' && isRole(r))) return undefined;
+  return [...new Set(items as Role[])];
+});
+
 const action = discriminatedUnion(
   'type',
   [
-    obj({ type: literal('reply'), text: template }),
+    obj({ type: literal('reply'), text: template, role: requiredRole.nullish() }),
     obj({
       type: literal('llm'),
       system: template.nullish(),
       max_tokens: intIn(1, 1_000_000).nullish(),
       temperature: numIn(0, 2).nullish(),
       history: intIn(0, 1000).nullish(),
+      role: requiredRole.nullish(),
+      // Catalogue commands the model may ask for; none unless listed (every offered tool costs prompt).
+      tools: val('a list of command names, or "all"', (v) => {
+        if (v === 'all') return 'all' as const;
+        if (!Array.isArray(v) || !v.every((n) => typeof n === 'string' && ACTION_NAME.test(n))) return undefined;
+        return [...new Set(v as string[])];
+      }).nullish(),
+      max_tool_rounds: intIn(1, 20).nullish(),
     }),
   ],
-  { error: 'expected `type: reply` (with text) or `type: llm` (with system, max_tokens, temperature, history)' },
+  { error: 'expected `type: reply` (with text) or `type: llm` (with system, max_tokens, temperature, history, tools)' },
 );
 
 export type RawAction = output<typeof action>;
@@ -119,6 +160,11 @@ export const configSchema = obj({
   security: obj({
     api_key: text('a string (the key clients must send)').nullish(),
     rate_limit: val(EXPECTED_RATE, parseRate).nullish(),
+    roles: roles.nullish(),
+    approvals: obj({
+      ttl: duration(1000).nullish(),
+      notify: array(obj({ platform: val('a platform id like telegram', nonEmpty), chat: val('a chat id', nonEmpty) }), { error: 'expected a list of { platform, chat } to tell about new requests' }).nullish(),
+    }).nullish(),
   }).nullish(),
   models: obj({
     default: obj({
@@ -146,7 +192,10 @@ export const configSchema = obj({
   }).nullish(),
   routes: routes.nullish(),
   routes_file: val('a file path (relative to this config file)', nonEmpty).nullish(),
-  actions: record(string().regex(ACTION_NAME, { error: 'expected an action name (letters, digits, _ . -)' }), action).nullish(),
+  actions: record(entryName, action).nullish(),
+  commands: record(entryName, commandEntry).nullish(),
+  workflows: record(entryName, workflowEntry).nullish(),
+  schedules: schedulesList.nullish(),
 });
 
 export type RawConfig = output<typeof configSchema>;

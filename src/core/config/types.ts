@@ -1,5 +1,9 @@
 // The configuration after loading: defaults applied, `${VAR}` expanded, units normalised (durations in
 // ms, rates as tokens per window), routes compiled. Everything else reads this, never raw YAML.
+import type { CommandSpec } from '../commands/types.ts';
+import type { RoleMap } from '../policy.ts';
+import type { ScheduleSpec } from './schedules.ts';
+import type { WorkflowSpec } from '../workflows/types.ts';
 import type { Action, Route } from '../types.ts';
 
 export type ModelProvider = 'ollama' | 'openai' | 'auto';
@@ -91,6 +95,14 @@ export interface Config {
   readonly security: {
     readonly apiKey: string | undefined;
     readonly rateLimit: RateLimit | undefined;
+    /** Who has which role (security.roles); everyone else is a User. */
+    readonly roles: RoleMap;
+    readonly approvals: {
+      /** A request not decided within this time can no longer be approved. */
+      readonly ttlMs: number;
+      /** Chats told about each new request. */
+      readonly notify: readonly { readonly platform: string; readonly chat: string }[];
+    };
   };
   readonly models: { readonly default: ModelConfig };
   readonly adapters: {
@@ -108,6 +120,12 @@ export interface Config {
   readonly routes: readonly Route[];
   /** Named actions: the built-ins plus those from `actions:`. */
   readonly actions: ReadonlyMap<string, Action>;
+  /** The command catalogue (`commands:`): nothing else can be run. */
+  readonly commands: ReadonlyMap<string, CommandSpec>;
+  /** Named workflows (`workflows:`). */
+  readonly workflows: ReadonlyMap<string, WorkflowSpec>;
+  /** Cron triggers (`schedules:`). */
+  readonly schedules: readonly ScheduleSpec[];
   /** Non-fatal findings made while loading (typographic quotes stripped, placeholder key, ...). */
   readonly warnings: readonly string[];
   /** Names of `${VAR}` references whose variable was unset (and had no default). */

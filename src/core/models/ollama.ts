@@ -1,8 +1,29 @@
 // Ollama through the official `ollama` client (/api/chat with NDJSON streaming, /api/tags).
-import { Ollama } from 'ollama';
+// Tool calling in Ollama's own dialect: `tools` as {type:'function', function}, calls arrive whole
+// (arguments as an object) inside a streamed chunk, results go back as {role:'tool', tool_name}.
+import { type Message, Ollama, type Tool } from 'ollama';
 import { ModelError } from '../errors.ts';
 import { deadline, toModelError } from './errors.ts';
-import type { ChatRequest, ChatResult, ModelClient } from './types.ts';
+import { localCallId, objectArguments } from './tools.ts';
+import type { ChatMessage, ChatRequest, ChatResult, ModelClient, ToolCall, ToolSpec } from './types.ts';
+
+function wireMessage(m: ChatMessage): Message {
+  if (m.role === 'tool') return { role: 'tool', content: m.content, tool_name: m.name };
+  if ('toolCalls' in m) {
+    return { role: 'assistant', content: m.content, tool_calls: m.toolCalls.map((c) => ({ function: { name: c.name, arguments: { ...c.arguments } } })) };
+  }
+  return { role: m.role, content: m.content };
+}
+
+function wireTool(t: ToolSpec): Tool {
+  // The library types `parameters` narrowly; any JSON Schema object is valid on the wire.
+  return { type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters as Tool['function']['parameters'] } };
+}
+
+function toolCall(raw: { function?: { name?: unknown; arguments?: unknown } }): ToolCall {
+  const name = typeof raw.function?.name === 'string' ? raw.function.name : '';
+  return { id: localCallId(), name, ...objectArguments(raw.function?.arguments) };
+}
 
 export class OllamaClient implements ModelClient {
   readonly provider = 'ollama';
@@ -28,19 +49,23 @@ export class OllamaClient implements ModelClient {
     try {
       const stream = await this.#client(signal).chat({
         model,
-        messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+        messages: req.messages.map(wireMessage),
+        // No tools: no field at all, so a plain turn costs what it did before tools existed.
+        ...(req.tools?.length ? { tools: req.tools.map(wireTool) } : {}),
         stream: true,
         options: { num_predict: req.maxTokens, temperature: req.temperature },
       });
       let text = '';
+      const toolCalls: ToolCall[] = [];
       for await (const part of stream) {
         const piece = part.message?.content ?? '';
         if (piece) {
           text += piece;
           req.onDelta?.(piece);
         }
+        for (const c of part.message?.tool_calls ?? []) toolCalls.push(toolCall(c));
         if (part.done) {
-          return { text, model: part.model || model, promptTokens: part.prompt_eval_count, completionTokens: part.eval_count };
+          return { text, toolCalls, model: part.model || model, promptTokens: part.prompt_eval_count, completionTokens: part.eval_count };
         }
       }
       throw new ModelError('bad_response', `model stream from ${this.endpoint} ended without completion`);

@@ -1,14 +1,64 @@
 // Any OpenAI-compatible endpoint (/v1/chat/completions with SSE streaming, /v1/models) over undici.
+// Tool calls stream as pieces (`delta.tool_calls[{index, id, function: {name, arguments}}]`) that are
+// put together by index; arguments are JSON text, read only once the stream is complete.
 import { request } from 'undici';
 import { ModelError } from '../errors.ts';
 import { deadline, toModelError } from './errors.ts';
 import { sseData } from './sse.ts';
-import type { ChatRequest, ChatResult, ModelClient } from './types.ts';
+import { localCallId, readArguments } from './tools.ts';
+import type { ChatMessage, ChatRequest, ChatResult, ModelClient, ToolCall } from './types.ts';
+
+interface ToolCallDelta {
+  index?: number;
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
 
 interface Chunk {
   model?: string;
-  choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
+  choices?: { delta?: { content?: string | null; tool_calls?: ToolCallDelta[] | null }; finish_reason?: string | null }[];
   usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+}
+
+function wireMessage(m: ChatMessage): Record<string, unknown> {
+  if (m.role === 'tool') return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
+  if ('toolCalls' in m) {
+    return {
+      role: 'assistant',
+      content: m.content || null,
+      // Unreadable arguments go back as {}: some servers parse this field and would reject the raw text.
+      tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } })),
+    };
+  }
+  // Exactly {role, content}: a plain turn's body stays as small as before tools existed.
+  return { role: m.role, content: m.content };
+}
+
+/** Puts streamed tool-call pieces together. */
+class ToolCallAssembler {
+  readonly #slots: { id: string; name: string; args: string[] }[] = [];
+  /** Stream index → its call: an index names one call, unless a new id arrives on it (below). */
+  readonly #byIndex = new Map<number, { id: string; name: string; args: string[] }>();
+
+  add(d: ToolCallDelta): void {
+    const index = d.index ?? 0;
+    let slot = this.#byIndex.get(index);
+    // Some OpenAI-compatible servers (Ollama's /v1) send every call of a batch at index 0, told apart
+    // only by a fresh id: a different id on a known index opens a new call.
+    if (!slot || (d.id && slot.id && d.id !== slot.id)) {
+      slot = { id: '', name: '', args: [] };
+      this.#slots.push(slot);
+      this.#byIndex.set(index, slot);
+    }
+    if (d.id) slot.id = d.id;
+    // Servers that repeat the name on every piece exist; the name is never split, so keep the last.
+    if (d.function?.name) slot.name = d.function.name;
+    if (typeof d.function?.arguments === 'string') slot.args.push(d.function.arguments);
+  }
+
+  calls(): ToolCall[] {
+    return this.#slots.map((s) => ({ id: s.id || localCallId(), name: s.name, ...readArguments(s.args.join('')) }));
+  }
 }
 
 export class OpenAIClient implements ModelClient {
@@ -41,7 +91,9 @@ export class OpenAIClient implements ModelClient {
         headers: this.#headers(),
         body: JSON.stringify({
           model,
-          messages: req.messages,
+          messages: req.messages.map(wireMessage),
+          // No tools: no field at all (OpenAI also rejects an empty list).
+          ...(req.tools?.length ? { tools: req.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } })) } : {}),
           max_tokens: req.maxTokens,
           temperature: req.temperature,
           stream: true,
@@ -51,6 +103,7 @@ export class OpenAIClient implements ModelClient {
       });
       if (res.statusCode !== 200) throw await this.#httpError(res, model);
       let text = '';
+      const calls = new ToolCallAssembler();
       let answered = model;
       let usage: Chunk['usage'] = null;
       let finished = false;
@@ -65,10 +118,13 @@ export class OpenAIClient implements ModelClient {
           text += piece;
           req.onDelta?.(piece);
         }
+        for (const d of choice?.delta?.tool_calls ?? []) calls.add(d);
         if (choice?.finish_reason) finished = true;
       }
       if (!finished) throw new ModelError('bad_response', `model stream from ${this.endpoint} ended without completion`);
-      return { text, model: answered, promptTokens: usage?.prompt_tokens, completionTokens: usage?.completion_tokens };
+      // The calls are taken from what arrived, whatever the finish reason: several compatible servers
+      // say 'stop' where OpenAI says 'tool_calls'.
+      return { text, toolCalls: calls.calls(), model: answered, promptTokens: usage?.prompt_tokens, completionTokens: usage?.completion_tokens };
     } catch (err) {
       if (err instanceof SyntaxError) throw new ModelError('bad_response', `invalid JSON in stream from ${this.endpoint}`, { cause: err });
       throw toModelError(err, this.endpoint, timedOut());

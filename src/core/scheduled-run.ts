@@ -1,0 +1,35 @@
+// What a schedule's slot does: the named workflow runs through the executor as the schedule (its
+// `role`, policy-checked and audited like anyone), and the result — or why there is none — goes to the
+// configured chat through the durable outbox.
+import type { ScheduleSpec } from './config/schedules.ts';
+import type { Executor } from './executor.ts';
+import type { Gateway } from './gateway.ts';
+import type { Fire } from './scheduler.ts';
+import type { Turn } from './turn.ts';
+
+/** The platform name schedules act under in roles, audit records and logs. */
+export const SCHEDULE_PLATFORM = 'schedule';
+
+export function scheduledRun(executor: Executor, gateway: Pick<Gateway, 'announce'>): Fire {
+  return async (s: ScheduleSpec, slot: Date, signal: AbortSignal) => {
+    const { platform, chatId, threadId } = s.deliver;
+    const announce = (m: Parameters<Turn['announce']>[0]) => gateway.announce(m);
+    const turn: Turn = {
+      message: {
+        platform, id: `schedule:${s.name}:${slot.getTime()}`, chat: { id: chatId, type: 'channel' }, sender: { id: s.name },
+        text: s.input, sentAt: slot.getTime(), attachments: [], ...(threadId === undefined ? {} : { threadId }),
+      },
+      identity: { platform: SCHEDULE_PLATFORM, id: s.name, role: s.role },
+      history: () => [],
+      signal,
+      onDelta: undefined,
+      conversation: `${platform}:${chatId}`,
+      announce,
+    };
+    const result = await executor.run(s.workflow, turn, []);
+    if (signal.aborted) return { ok: false, detail: String((signal.reason as Error | undefined)?.message ?? 'aborted') };
+    await announce({ platform, chatId, text: result.text, ...(threadId === undefined ? {} : { threadId }) });
+    const detail = result.status === 'ok' ? `delivered ${result.text.length} characters` : `${result.status}: ${result.status === 'denied' ? result.reason : result.error.message}`;
+    return { ok: result.status === 'ok', detail };
+  };
+}

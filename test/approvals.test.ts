@@ -1,0 +1,134 @@
+// Commands marked `approve: true`: the request waits, admins are told, an Admin's /approve runs it as the
+// requester with the result sent to the requester's chat; /deny refuses; a request expires; a decision
+// is taken once.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Adapter, AdapterHealth, AdapterHost } from '../src/adapters/contract.ts';
+import { AdapterRegistry } from '../src/adapters/registry.ts';
+import { loadConfig } from '../src/core/config/load.ts';
+import { Executor } from '../src/core/executor.ts';
+import { Gateway } from '../src/core/gateway.ts';
+import type { DeliveryReceipt, InboundMessage, OutboundMessage } from '../src/core/types.ts';
+import { Store } from '../src/store/store.ts';
+import { scratch } from './helpers/cli.ts';
+import { echoModel, quietLog } from './helpers/pipeline.ts';
+
+class ChatAdapter implements Adapter {
+  readonly platform = 'chat';
+  readonly limits = { maxTextLength: 100_000 };
+  readonly sent: OutboundMessage[] = [];
+  async start(_host: AdapterHost): Promise<void> {}
+  async send(m: OutboundMessage): Promise<DeliveryReceipt> {
+    this.sent.push(m);
+    return { platformMessageIds: [`${this.sent.length}`], sentAt: Date.now() };
+  }
+  health(): AdapterHealth {
+    return { connected: true, lastEventAt: null, lastError: null, detail: 'test' };
+  }
+}
+
+let n = 0;
+const message = (user: string, text: string): InboundMessage => ({
+  platform: 'chat', id: `m${++n}`, chat: { id: `c-${user}`, type: 'dm' }, sender: { id: user }, text, sentAt: Date.now(), attachments: [],
+});
+
+describe('approvals', () => {
+  const s = scratch();
+  const marker = join(s.dir, 'restarted');
+  const chat = new ChatAdapter();
+  let store: Store;
+  let gateway: Gateway;
+
+  before(async () => {
+    const config = loadConfig({
+      file: s.write('clawdbot.yaml', `
+security:
+  roles: { Admin: ["chat:alice"], Operator: ["chat:olga"] }
+  approvals: { ttl: 1s, notify: [{ platform: chat, chat: admins }] }
+commands:
+  restart_web:
+    runner: local
+    argv: ["touch", "${marker}"]
+    role: Operator
+    approve: true
+routes:
+  - { match: { content_prefix: "/restart" }, action: restart_web }
+`),
+      env: {}, home: s.dir, cwd: s.dir,
+    });
+    store = Store.open(':memory:');
+    const log = await quietLog();
+    const adapters = new AdapterRegistry();
+    adapters.add(chat);
+    gateway = new Gateway({ config, store, executor: new Executor({ config, store, log, model: echoModel }), adapters, log });
+  });
+  after(() => {
+    store.close();
+    s.cleanup();
+  });
+
+  const turn = async (user: string, text: string) => {
+    const o = await gateway.receive(message(user, text));
+    assert.ok(!o.duplicate && o.result);
+    return o.result;
+  };
+  const settle = () => new Promise((r) => setTimeout(r, 30));
+  const idIn = (text: string) => /`\/approve ([a-z2-9]{6})`/.exec(text)![1]!;
+
+  test('an Operator asks; admins are told; nothing runs until an Admin approves; then it runs once, as the requester', async () => {
+    chat.sent.length = 0;
+    const r = await turn('olga', '/restart');
+    assert.equal(r.status, 'ok');
+    assert.match(r.text, /needs an admin's approval\. Request `[a-z2-9]{6}` is waiting/);
+    await settle();
+    assert.ok(!existsSync(marker), 'nothing ran yet');
+    const notice = chat.sent.find((m) => m.chatId === 'admins');
+    assert.ok(notice, 'the admins chat was told');
+    assert.match(notice.text, /\(chat:olga\) asks to run `restart_web`/);
+    const id = idIn(notice.text);
+
+    const early = await turn('olga', `/approve ${id}`);
+    assert.equal(early.status, 'denied', 'the requester cannot approve');
+    assert.ok(!existsSync(marker));
+
+    chat.sent.length = 0;
+    const ok = await turn('alice', `/approve ${id}`);
+    assert.match(ok.text, new RegExp(`Approved \`${id}\`: \`restart_web\` ran for chat:olga \\(ok\\)`));
+    assert.ok(existsSync(marker), 'it ran');
+    await settle();
+    const told = chat.sent.find((m) => m.chatId === 'c-olga');
+    assert.ok(told, 'the requester got the result in their chat');
+    assert.match(told.text, new RegExp(`request \`${id}\` was approved`));
+
+    const again = await turn('alice', `/approve ${id}`);
+    assert.match(again.text, /was already approved/);
+    const runs = store.audit.tail({ eventType: 'command_execution', limit: 10 });
+    assert.equal(runs.length, 1, 'ran once');
+    assert.deepEqual([runs[0]!.userId, runs[0]!.role], ['olga', 'Operator'], 'audited as the requester');
+  });
+
+  test('/deny refuses and tells the requester; a request expires', async () => {
+    chat.sent.length = 0;
+    const id = idIn((await turn('olga', '/restart')).text.replace(/Request `([a-z2-9]{6})`/, '`/approve $1`'));
+    const denied = await turn('alice', `/deny ${id}`);
+    assert.match(denied.text, new RegExp(`Refused request \`${id}\``));
+    await settle();
+    assert.ok(chat.sent.some((m) => m.chatId === 'c-olga' && /was refused by an admin/.test(m.text)));
+
+    const late = idIn((await turn('olga', '/restart')).text.replace(/Request `([a-z2-9]{6})`/, '`/approve $1`'));
+    assert.match((await turn('alice', '/pending')).text, new RegExp(late));
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.match((await turn('alice', `/approve ${late}`)).text, /already expired/);
+    assert.equal((await turn('alice', '/pending')).text, 'No requests are waiting.');
+  });
+
+  test('a User may not even ask; an Admin runs it at once', async () => {
+    const r = await turn('bob', '/restart');
+    assert.equal(r.status, 'denied');
+    assert.equal(store.approvals.pending(Date.now()).length, 0);
+    const admin = await turn('alice', '/run restart_web');
+    assert.equal(admin.status, 'ok');
+  });
+});
