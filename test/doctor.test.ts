@@ -44,6 +44,32 @@ describe('doctor and init', () => {
     assert.deepEqual(status((await doctor(['--offline', '--config', cfg])).report, 'secrets'), ['ok']);
   });
 
+  it('checks what commands and schedules point at: programs, host keys, delivery platforms', async () => {
+    const kh = s.write('known_hosts', 'other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEw7Wf2o7c4a0Yc6n0oGqXr7o5jv0wJ8sI8Gm5mG8c3H\n');
+    const cfg = s.write('catalogue.yaml', [
+      'commands:',
+      '  ok_cmd: { runner: local, argv: ["echo", "hi"] }',
+      '  missing: { runner: local, argv: ["no-such-program-xyz"] }',
+      `  remote: { runner: ssh, host: web1, user: deploy, agent: /nonexistent/agent.sock, known_hosts: "${kh}", argv: [uptime] }`,
+      'workflows:',
+      '  report: { steps: [ { reply: "hi" } ] }',
+      'schedules:',
+      '  - { name: to-ws, cron: "0 9 * * *", workflow: report, deliver: { platform: websocket, chat: c1 } }',
+      '  - { name: to-slack, cron: "0 9 * * *", workflow: report, deliver: { platform: slack, chat: C1 } }',
+      '',
+    ].join('\n'));
+    const { code, report } = await doctor(['--offline', '--config', cfg]);
+    assert.equal(code, 1);
+    assert.deepEqual(status(report, 'command ok_cmd'), ['ok']);
+    assert.deepEqual(status(report, 'command missing'), ['fail']);
+    assert.match(report.checks.find((c) => c.name === 'command missing')!.detail, /"no-such-program-xyz" not found on PATH/);
+    assert.deepEqual(status(report, 'command remote'), ['fail']);
+    assert.match(report.checks.find((c) => c.name === 'command remote')!.detail, /no entry for web1/);
+    assert.deepEqual(status(report, 'schedule to-ws'), ['ok']);
+    assert.match(report.checks.find((c) => c.name === 'schedule to-ws')!.detail, /next \d{4}-\d\d-\d\dT09:00/);
+    assert.deepEqual(status(report, 'schedule to-slack'), ['fail']);
+  });
+
   it('checks the model endpoint and the model', async () => {
     const ok = s.write('m-ok.yaml', `models: { default: { provider: ollama, endpoint: "${model.url}", model: llama3.2 } }\n`);
     const good = await doctor(['--config', ok]);

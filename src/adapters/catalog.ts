@@ -13,6 +13,8 @@ export interface AdapterDeps {
 
 export interface CatalogEntry {
   readonly id: string;
+  /** Platform ids its adapters serve (what routes, roles and schedules name). */
+  readonly platforms: readonly string[];
   enabled(config: Config): boolean;
   create(deps: AdapterDeps): Promise<Adapter[]>;
 }
@@ -20,6 +22,7 @@ export interface CatalogEntry {
 export const CATALOG: readonly CatalogEntry[] = [
   {
     id: 'websocket',
+    platforms: ['websocket', 'api'],
     enabled: (c) => c.adapters.websocket.enabled,
     // The web chat and the REST endpoint share the gateway's HTTP server and its config.
     create: async ({ config, http, log }) => {
@@ -29,6 +32,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   },
   {
     id: 'telegram',
+    platforms: ['telegram'],
     enabled: (c) => c.adapters.telegram.enabled,
     create: async ({ config, http, log }) => {
       const { TelegramAdapter } = await import('./telegram/adapter.ts');
@@ -37,6 +41,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   },
   {
     id: 'slack',
+    platforms: ['slack'],
     enabled: (c) => c.adapters.slack.enabled,
     create: async ({ config, http, log }) => {
       const { SlackAdapter } = await import('./slack/adapter.ts');
@@ -44,3 +49,8 @@ export const CATALOG: readonly CatalogEntry[] = [
     },
   },
 ];
+
+/** Platform ids served with this config. */
+export function enabledPlatforms(config: Config): string[] {
+  return CATALOG.filter((e) => e.enabled(config)).flatMap((e) => e.platforms);
+}
