@@ -1,4 +1,5 @@
 // What every command starts from: the config (with ConfigError mapped to exit code 2) and a logger.
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../core/config/load.ts';
 import { LOG_LEVELS } from '../core/config/schema.ts';
@@ -7,6 +8,15 @@ import { createLogger, type Logger } from '../core/log.ts';
 
 export interface GlobalOptions {
   readonly config?: string;
+}
+
+/** Who runs a terminal command (exec, workflow run): the login name, as roles name it ("cli:alice"). */
+export function loginName(): string {
+  try {
+    return userInfo().username || 'cli';
+  } catch {
+    return 'cli';
+  }
 }
 
 export function databasePath(config: Config): string {

@@ -1,13 +1,12 @@
 // `clawdbot exec "message"`: one message through the same gateway as serve; the reply goes to stdout.
 import { randomUUID } from 'node:crypto';
-import { userInfo } from 'node:os';
 import { AdapterRegistry } from '../adapters/registry.ts';
 import { TerminalAdapter } from '../adapters/terminal.ts';
 import { UsageError } from '../core/errors.ts';
 import { Executor } from '../core/executor.ts';
 import { Gateway } from '../core/gateway.ts';
 import { Store } from '../store/store.ts';
-import { commandContext, databasePath, type GlobalOptions } from './context.ts';
+import { commandContext, databasePath, loginName, type GlobalOptions } from './context.ts';
 
 export interface ExecOptions extends GlobalOptions {
   readonly platform: string;
@@ -27,7 +26,7 @@ export async function runExec(words: string[], opts: ExecOptions): Promise<numbe
     adapters.add(terminal);
     const gateway = new Gateway({ config, store, executor: new Executor({ config, store, log }), adapters, log });
     const started = performance.now();
-    const user = opts.user ?? safeUser();
+    const user = opts.user ?? loginName();
     const outcome = await gateway.receive(
       { platform: opts.platform, id: randomUUID(), chat: { id: opts.chat, type: 'dm' }, sender: { id: user }, text, sentAt: Date.now(), attachments: [] },
       terminal.delta,
@@ -55,14 +54,6 @@ export async function runExec(words: string[], opts: ExecOptions): Promise<numbe
     return result?.status === 'ok' ? 0 : 1;
   } finally {
     store.close();
-  }
-}
-
-function safeUser(): string {
-  try {
-    return userInfo().username || 'cli';
-  } catch {
-    return 'cli';
   }
 }
 

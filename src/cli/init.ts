@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.ts';
+import { loginName } from './context.ts';
 
 // The bundle inlines the example at build time (scripts/build.ts defines it); from source it is read
 // from the repository.
@@ -17,7 +18,9 @@ export async function runInit(file: string, opts: { force?: boolean }): Promise<
   const path = resolve(file);
   try {
     // 'wx' fails when the file exists: no check-then-write race.
-    writeFileSync(path, exampleYaml(), { flag: opts.force ? 'w' : 'wx', mode: 0o600 });
+    // You, at this terminal, are the Admin of the assistant you just set up (see security.roles).
+    const text = exampleYaml().replace('"cli:${USER:-admin}"', JSON.stringify(`cli:${loginName()}`));
+    writeFileSync(path, text, { flag: opts.force ? 'w' : 'wx', mode: 0o600 });
   } catch (err) {
     if ((err as { code?: string }).code === 'EEXIST') throw new UsageError(`${path} exists; use --force to overwrite it`);
     throw err;

@@ -1,14 +1,13 @@
 // `clawdbot workflow run NAME --input "..."`: one workflow from the terminal, through the same executor
 // (policy checks, audit, model bound) as in a chat, printing each step as it ends and then the reply.
 import { randomUUID } from 'node:crypto';
-import { userInfo } from 'node:os';
 import { runWorkflowEntry, mayRun } from '../core/actions/workflow.ts';
 import { UsageError } from '../core/errors.ts';
 import { Executor } from '../core/executor.ts';
 import type { Turn } from '../core/turn.ts';
 import { formatStep } from '../core/workflows/format.ts';
 import { Store } from '../store/store.ts';
-import { commandContext, databasePath, type GlobalOptions } from './context.ts';
+import { commandContext, databasePath, loginName, type GlobalOptions } from './context.ts';
 
 export interface WorkflowRunOptions extends GlobalOptions {
   readonly input: string;
@@ -49,13 +48,5 @@ export async function runWorkflowCommand(name: string, opts: WorkflowRunOptions)
     return result.status === 'ok' ? 0 : 1;
   } finally {
     store.close();
-  }
-}
-
-function loginName(): string {
-  try {
-    return userInfo().username || 'cli';
-  } catch {
-    return 'cli';
   }
 }
