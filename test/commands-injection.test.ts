@@ -3,7 +3,7 @@
 // payloads try to create never appears. Run through the local runner and, when sshd is there, through
 // a real OpenSSH server (whose side does run a shell).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,12 +16,16 @@ import { sshdMissing, startSshd, type TestSshd } from './helpers/sshd.ts';
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'clawdbot-inject-')));
 const CANARY = join(dir, 'CANARY');
+// What `rm -rf` payloads aim at: a folder of ours, never `/`, should a runner ever regress.
+const VICTIM = join(dir, 'victim');
+mkdirSync(VICTIM);
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const touch = `touch ${CANARY}`;
 const CORPUS = [
   `; ${touch}`,
-  '; rm -rf /',
+  `; rm -rf ${VICTIM}`,
+  `$(rm -rf ${VICTIM})`,
   `$(${touch})`,
   `\`${touch}\``,
   `&& ${touch}`,
@@ -75,10 +79,11 @@ async function inert(spec: CommandSpec): Promise<void> {
       outcomes.literal++;
     }
     assert.equal(existsSync(CANARY), false, `the canary exists after ${JSON.stringify(value)}`);
+    assert.equal(existsSync(VICTIM), true, `the victim folder is gone after ${JSON.stringify(value)}`);
   }
   // Both kinds happened: the corpus really exercised the checks and the runner.
   assert.ok(outcomes.refused >= 8 && outcomes.literal >= 15, JSON.stringify(outcomes));
-  assert.deepEqual(readdirSync(dir), []);
+  assert.deepEqual(readdirSync(dir), ['victim']);
 }
 
 const permissive = { x: { pattern: '^[\\s\\S]*$' } };

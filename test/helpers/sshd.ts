@@ -75,6 +75,9 @@ export async function startSshd(): Promise<TestSshd> {
       '',
     ].join('\n'));
     const child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // A test process that dies before its after() hook must not leave a server behind.
+    const killNow = () => child.kill('SIGKILL');
+    process.once('exit', killNow);
     let log = '';
     child.stderr.on('data', (d: Buffer) => (log += d));
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -93,6 +96,7 @@ export async function startSshd(): Promise<TestSshd> {
       });
     });
     if (!ready) {
+      process.removeListener('exit', killNow);
       child.kill('SIGKILL');
       await exited;
       lastError = log;
@@ -109,6 +113,7 @@ export async function startSshd(): Promise<TestSshd> {
       hostFingerprint: fingerprintOfFile(`${hostKey}.pub`),
       log: () => log,
       stop: async () => {
+        process.removeListener('exit', killNow);
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
         await exited;
         rmSync(dir, { recursive: true, force: true });

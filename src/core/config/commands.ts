@@ -15,7 +15,7 @@ import { EXPECTED_DURATION, EXPECTED_SIZE, parseDuration, parseHttpUrl, parseSiz
 
 export const COMMAND_DEFAULTS = { role: 'Admin', timeoutMs: 30_000, outputCap: 64 * 1024, sshPort: 22, method: 'GET' } as const;
 const PARAM_TYPES = ['string', 'integer', 'number', 'boolean'] as const;
-/** Timers cannot wait longer than 2^31-1 ms (~24.8 days); no command should come near that. */
+/** A timer cannot wait longer than 2^31-1 ms (~24.8 days) and would fire at once; a day is plenty. */
 const MAX_TIMEOUT_MS = 86_400_000;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -81,7 +81,7 @@ const common = {
   description: text('a short description').nullish(),
   params: named(PARAM_NAME, 'a parameter name (letters, digits and _, not starting with a digit)', param).nullish(),
   role: role.nullish(),
-  timeout: val(`${EXPECTED_DURATION.replace('a duration', 'a duration up to 24h')}`, (v) => {
+  timeout: val(EXPECTED_DURATION.replace('a duration', 'a duration up to 24h'), (v) => {
     const ms = parseDuration(v);
     return ms !== undefined && ms >= 1 && ms <= MAX_TIMEOUT_MS ? ms : undefined;
   }).nullish(),
