@@ -2,7 +2,6 @@
 // and workflows, in one namespace (the config loader refuses a name used twice). Each entry carries the
 // role it needs, so the executor checks them all the same way.
 import type { CommandSpec } from './commands/types.ts';
-import { usage } from './commands/params.ts';
 import type { Config } from './config/types.ts';
 import type { Role } from './policy.ts';
 import type { Action } from './types.ts';
@@ -41,10 +40,6 @@ export class Catalogue {
 
   workflows(): Iterable<WorkflowSpec> {
     return this.#config.workflows.values();
-  }
-
-  usage(spec: CommandSpec): string {
-    return usage(spec);
   }
 
   /** For messages: "command disk_usage", "workflow daily_report", "action process_with_llm". */

@@ -2,14 +2,13 @@
 // turn's identity. The policy check happens here, once, for every path: a denial becomes a reply and an
 // audit record, never an exception. Model calls are bounded by system.max_concurrency (p-limit); the
 // model client is connected once, lazily (exec with a `reply` route never touches the network).
+// Commands, workflows, chat commands and tools are imported when first used: a gateway that only
+// answers with the model or fixed replies never loads (or keeps resident) the runners and the engine.
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Store } from '../store/store.ts';
-import { runCommandEntry } from './actions/command.ts';
-import { runHelp } from './actions/help.ts';
 import { runLlm, type ToolCallRecord } from './actions/llm.ts';
 import { runReply } from './actions/reply.ts';
-import { runWorkflowEntry } from './actions/workflow.ts';
-import { runAdminCommand, type AdminHooks } from './admin-run.ts';
+import type { AdminHooks } from './admin-run.ts';
 import { adminCommandOf } from './admin.ts';
 import { auditEvent, writeAudit } from './audit.ts';
 import { Catalogue, type Entry } from './catalogue.ts';
@@ -19,8 +18,6 @@ import { connectModel } from './models/connect.ts';
 import type { ModelClient } from './models/types.ts';
 import { authorize } from './policy.ts';
 import { compileTemplate, TEMPLATE_VARIABLES } from './template.ts';
-import { splitArgs } from './commands/params.ts';
-import { toolBox } from './tools.ts';
 import { templateVars, type Turn } from './turn.ts';
 import type { Action, ActionResult } from './types.ts';
 
@@ -110,6 +107,7 @@ export class Executor {
       if (!command) return unknown(name);
       const denied = await this.#check(turn, command.role, `the ${command.name} command`);
       if (denied) return denied;
+      const { runAdminCommand } = await import('./admin-run.ts');
       return runAdminCommand(this, command, parsed!.rest, turn, { reload: this.#reload });
     }
     const entry = this.catalogue.get(name);
@@ -141,10 +139,15 @@ export class Executor {
 
   async #runEntry(entry: Entry, turn: Turn, args: EntryArgs | undefined): Promise<ActionResult> {
     switch (entry.kind) {
-      case 'command':
-        return runCommandEntry(this, entry.spec, args ?? wordsAfterFirst(turn.message.text), turn);
-      case 'workflow':
+      case 'command': {
+        const [{ runCommandEntry }, { splitArgs }] = await Promise.all([import('./actions/command.ts'), import('./commands/params.ts')]);
+        // `/disk /var` → ["/var"]: the words after the command word, quotes grouping words.
+        return runCommandEntry(this, entry.spec, args ?? splitArgs(turn.message.text).slice(1), turn);
+      }
+      case 'workflow': {
+        const { runWorkflowEntry } = await import('./actions/workflow.ts');
         return runWorkflowEntry(this, entry.spec, turn);
+      }
       case 'action':
         return this.#runAction(entry.action, turn);
     }
@@ -156,10 +159,10 @@ export class Executor {
       case 'reply':
         return runReply(() => this.render(action.name, action.template, vars()));
       case 'help':
-        return runHelp(turn.identity, this.catalogue, this.config.system.name);
+        return (await import('./actions/help.ts')).runHelp(turn.identity, this.catalogue, this.config.system.name);
       case 'llm': {
         const system = this.render(action.name, action.system, vars());
-        const tools = toolBox(this, action, turn);
+        const tools = action.tools === 'all' || action.tools.length > 0 ? (await import('./tools.ts')).toolBox(this, action, turn) : undefined;
         const params = {
           system, maxTokens: action.maxTokens, temperature: action.temperature, historyTurns: action.historyTurns,
           ...(tools ? { tools, maxToolRounds: action.maxToolRounds, onToolCall: (r: ToolCallRecord) => this.#toolRefused(turn, r) } : {}),
@@ -201,9 +204,4 @@ export class Executor {
 
 function unknown(name: string): ActionResult {
   return { status: 'failed', text: `Sorry, "${name}" is not configured on this assistant.`, error: new Error(`unknown action "${name}"`) };
-}
-
-/** `/disk /var` → ["/var"]: the words after the command word, quotes grouping words. */
-function wordsAfterFirst(text: string): readonly string[] {
-  return splitArgs(text).slice(1);
 }

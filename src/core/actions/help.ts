@@ -1,6 +1,7 @@
 // `trigger_help_workflow` (the seed's `!help`) when the config has no workflow of that name: what this
 // sender may use here, so nobody has to guess command names or argument order.
 import type { Catalogue } from '../catalogue.ts';
+import { usage } from '../commands/params.ts';
 import { authorize } from '../policy.ts';
 import type { Identity } from '../types.ts';
 import type { ActionResult } from '../types.ts';
@@ -12,7 +13,7 @@ export function runHelp(who: Identity, catalogue: Catalogue, systemName: string)
   const commands = [...catalogue.commands()].filter((c) => allowed(c.role, c.name));
   if (commands.length) {
     lines.push('', '**Commands**');
-    for (const c of commands) lines.push(`- \`${catalogue.usage(c)}\`${c.description ? ` — ${c.description}` : ''}${c.approve ? ' (needs an admin\'s approval)' : ''}`);
+    for (const c of commands) lines.push(`- \`${usage(c)}\`${c.description ? ` — ${c.description}` : ''}${c.approve ? ' (needs an admin\'s approval)' : ''}`);
   }
   const workflows = [...catalogue.workflows()].filter((w) => allowed(w.role, w.name));
   if (workflows.length) {

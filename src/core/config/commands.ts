@@ -4,7 +4,7 @@
 // and every parameter must be used; the program (argv[0]) is fixed, never a placeholder; a default
 // must itself be an acceptable value.
 import { isAbsolute, join, resolve } from 'node:path';
-import { discriminatedUnion, literal, record, string, type output, type ZodType } from 'zod';
+import { discriminatedUnion, lazy, literal, record, string, type output, type ZodType } from 'zod';
 import { checkValue } from '../commands/params.ts';
 import { PARAM_NAME, placeholdersIn } from '../commands/placeholders.ts';
 import { HTTP_METHODS, type CommandSpec, type JsonValue, type ParamSpec, type RunnerSpec } from '../commands/types.ts';
@@ -29,120 +29,133 @@ function named<V extends ZodType>(key: RegExp, what: string, value: V) {
 
 const scalar = (v: unknown) => (typeof v === 'boolean' ? String(v) : str(v));
 
-const param = obj({
-  type: oneOf(PARAM_TYPES).nullish(),
-  pattern: regex.nullish(),
-  enum: val('a list of allowed values', (v) => {
-    const items = Array.isArray(v) ? v.map(scalar) : undefined;
-    return items?.length && items.every((x) => x !== undefined) ? (items as string[]) : undefined;
-  }).nullish(),
-  required: bool.nullish(),
-  default: val('a text, a number or true/false', scalar).nullish(),
-  description: text('a short description').nullish(),
-}).superRefine((p, ctx) => {
-  if (p.required === true && p.default != null) {
-    ctx.addIssue({ code: 'custom', path: ['required'], message: 'expected `required: true` or a default, not both (a parameter with a default may be left out)' });
-  }
-  const spec = paramSpec('', p);
-  for (const [i, e] of (p.enum ?? []).entries()) {
-    // As a value the parameter would accept (type, pattern), listed in the enum so the "-" rule is waived.
-    const r = checkValue({ ...spec, enum: [e] }, e);
-    if ('problem' in r) ctx.addIssue({ code: 'custom', path: ['enum', i], message: `expected ${r.problem}` });
-  }
-  if (p.default != null) {
-    const r = checkValue(spec, p.default);
-    if ('problem' in r) ctx.addIssue({ code: 'custom', path: ['default'], message: `expected ${r.problem} (a default must be a value the parameter accepts)` });
-  }
-});
+function paramSchema() {
+  return obj({
+    type: oneOf(PARAM_TYPES).nullish(),
+    pattern: regex.nullish(),
+    enum: val('a list of allowed values', (v) => {
+      const items = Array.isArray(v) ? v.map(scalar) : undefined;
+      return items?.length && items.every((x) => x !== undefined) ? (items as string[]) : undefined;
+    }).nullish(),
+    required: bool.nullish(),
+    default: val('a text, a number or true/false', scalar).nullish(),
+    description: text('a short description').nullish(),
+  }).superRefine((p, ctx) => {
+    if (p.required === true && p.default != null) {
+      ctx.addIssue({ code: 'custom', path: ['required'], message: 'expected `required: true` or a default, not both (a parameter with a default may be left out)' });
+    }
+    const spec = paramSpec('', p);
+    for (const [i, e] of (p.enum ?? []).entries()) {
+      // As a value the parameter would accept (type, pattern), listed in the enum so the "-" rule is waived.
+      const r = checkValue({ ...spec, enum: [e] }, e);
+      if ('problem' in r) ctx.addIssue({ code: 'custom', path: ['enum', i], message: `expected ${r.problem}` });
+    }
+    if (p.default != null) {
+      const r = checkValue(spec, p.default);
+      if ('problem' in r) ctx.addIssue({ code: 'custom', path: ['default'], message: `expected ${r.problem} (a default must be a value the parameter accepts)` });
+    }
+  });
+}
 
-type RawParam = output<typeof param>;
+type RawParam = output<ReturnType<typeof paramSchema>>;
 
-const role = val(`one of ${ROLES.join(', ')} (or a list of them)`, (v) => {
-  const items = typeof v === 'string' ? [v] : Array.isArray(v) ? v : undefined;
-  if (!items?.length) return undefined;
-  for (const r of items) {
-    if (typeof r === 'string' && isRole(r.trim())) continue;
-    const hint = typeof r === 'string' ? didYouMean(r.trim(), ROLES) : undefined;
-    throw new Error(`expected one of ${ROLES.join(', ')} (or a list of them), got ${JSON.stringify(r)}${hint ? ` (did you mean ${hint}?)` : ''}`);
-  }
-  return [...new Set(items.map((r: string) => r.trim() as Role))];
-});
+// The schemas are built on first use (zod.lazy below): building them costs a few milliseconds at
+// every start, which a config without `commands:` should not pay.
+function runnersSchema() {
+  const param = paramSchema();
+  const role = val(`one of ${ROLES.join(', ')} (or a list of them)`, (v) => {
+    const items = typeof v === 'string' ? [v] : Array.isArray(v) ? v : undefined;
+    if (!items?.length) return undefined;
+    for (const r of items) {
+      if (typeof r === 'string' && isRole(r.trim())) continue;
+      const hint = typeof r === 'string' ? didYouMean(r.trim(), ROLES) : undefined;
+      throw new Error(`expected one of ${ROLES.join(', ')} (or a list of them), got ${JSON.stringify(r)}${hint ? ` (did you mean ${hint}?)` : ''}`);
+    }
+    return [...new Set(items.map((r: string) => r.trim() as Role))];
+  });
 
-const ARGV = 'a list: the program, then its arguments (each may be or hold a {{param}})';
-const argv = val(ARGV, (v) => {
-  const items = Array.isArray(v) ? v.map(str) : undefined;
-  if (items?.length === 0 || items?.[0] === '') throw new Error(`expected ${ARGV}, got ${items.length ? 'an empty program name' : 'an empty list'}`);
-  return items?.every((x) => x !== undefined) ? (items as string[]) : undefined;
-});
+  const ARGV = 'a list: the program, then its arguments (each may be or hold a {{param}})';
+  const argv = val(ARGV, (v) => {
+    const items = Array.isArray(v) ? v.map(str) : undefined;
+    if (items?.length === 0 || items?.[0] === '') throw new Error(`expected ${ARGV}, got ${items.length ? 'an empty program name' : 'an empty list'}`);
+    return items?.every((x) => x !== undefined) ? (items as string[]) : undefined;
+  });
 
-const path = (what: string) => val(what, nonEmpty);
+  const path = (what: string) => val(what, nonEmpty);
 
-const common = {
-  description: text('a short description').nullish(),
-  params: named(PARAM_NAME, 'a parameter name (letters, digits and _, not starting with a digit)', param).nullish(),
-  role: role.nullish(),
-  timeout: val(EXPECTED_DURATION.replace('a duration', 'a duration up to 24h'), (v) => {
-    const ms = parseDuration(v);
-    return ms !== undefined && ms >= 1 && ms <= MAX_TIMEOUT_MS ? ms : undefined;
-  }).nullish(),
-  approve: bool.nullish(),
-  output_cap: val(EXPECTED_SIZE, (v) => {
-    const n = parseSize(v);
-    return n !== undefined && n > 0 ? n : undefined;
-  }).nullish(),
-};
+  const common = {
+    description: text('a short description').nullish(),
+    params: named(PARAM_NAME, 'a parameter name (letters, digits and _, not starting with a digit)', param).nullish(),
+    role: role.nullish(),
+    timeout: val(EXPECTED_DURATION.replace('a duration', 'a duration up to 24h'), (v) => {
+      const ms = parseDuration(v);
+      return ms !== undefined && ms >= 1 && ms <= MAX_TIMEOUT_MS ? ms : undefined;
+    }).nullish(),
+    approve: bool.nullish(),
+    output_cap: val(EXPECTED_SIZE, (v) => {
+      const n = parseSize(v);
+      return n !== undefined && n > 0 ? n : undefined;
+    }).nullish(),
+  };
 
-const local = obj({
-  runner: literal('local'),
-  ...common,
-  argv,
-  cwd: path('a folder (relative to the config file)').nullish(),
-  env: named(ENV_NAME, 'a variable name (letters, digits and _)', val('a text', scalar)).nullish(),
-  env_allow: val('a list of environment variable names', (v) => {
-    const items = Array.isArray(v) ? v : typeof v === 'string' ? [v] : undefined;
-    return items?.every((x) => typeof x === 'string' && ENV_NAME.test(x)) ? (items as string[]) : undefined;
-  }).nullish(),
-});
+  const local = obj({
+    runner: literal('local'),
+    ...common,
+    argv,
+    cwd: path('a folder (relative to the config file)').nullish(),
+    env: named(ENV_NAME, 'a variable name (letters, digits and _)', val('a text', scalar)).nullish(),
+    env_allow: val('a list of environment variable names', (v) => {
+      const items = Array.isArray(v) ? v : typeof v === 'string' ? [v] : undefined;
+      return items?.every((x) => typeof x === 'string' && ENV_NAME.test(x)) ? (items as string[]) : undefined;
+    }).nullish(),
+  });
 
-const ssh = obj({
-  runner: literal('ssh'),
-  ...common,
-  argv,
-  host: val('a host name or address', nonEmpty),
-  port: intIn(1, 65535).nullish(),
-  user: val('a user name', nonEmpty),
-  private_key: path('a private key file (relative to the config file, or ~/...)').nullish(),
-  passphrase: text('the private key\'s passphrase (use ${VAR})').nullish(),
-  agent: path('an ssh-agent socket path (e.g. "${SSH_AUTH_SOCK}")').nullish(),
-  known_hosts: path('a known_hosts file (relative to the config file, or ~/...)').nullish(),
-  host_key_fingerprint: val('a fingerprint like SHA256:... as `ssh-keygen -lf` prints it', (v) => (typeof v === 'string' && FINGERPRINT.test(v.trim()) ? v.trim() : undefined)).nullish(),
-});
+  const ssh = obj({
+    runner: literal('ssh'),
+    ...common,
+    argv,
+    host: val('a host name or address', nonEmpty),
+    port: intIn(1, 65535).nullish(),
+    user: val('a user name', nonEmpty),
+    private_key: path('a private key file (relative to the config file, or ~/...)').nullish(),
+    passphrase: text('the private key\'s passphrase (use ${VAR})').nullish(),
+    agent: path('an ssh-agent socket path (e.g. "${SSH_AUTH_SOCK}")').nullish(),
+    known_hosts: path('a known_hosts file (relative to the config file, or ~/...)').nullish(),
+    host_key_fingerprint: val('a fingerprint like SHA256:... as `ssh-keygen -lf` prints it', (v) => (typeof v === 'string' && FINGERPRINT.test(v.trim()) ? v.trim() : undefined)).nullish(),
+  });
 
-const http = obj({
-  runner: literal('http'),
-  ...common,
-  method: val(`one of ${HTTP_METHODS.join(', ')}`, (v) => (typeof v === 'string' && (HTTP_METHODS as readonly string[]).includes(v.toUpperCase()) ? (v.toUpperCase() as (typeof HTTP_METHODS)[number]) : undefined)).nullish(),
-  url: val('an http(s) URL (may hold {{param}} placeholders)', (v) => (typeof v === 'string' && parseHttpUrl(v.replace(/\{\{[^{}]*\}\}/g, 'x')) ? v.trim() : undefined)),
-  headers: named(HEADER_NAME, 'a header name', val('a header value (text without line breaks)', (v) => {
-    const s = scalar(v);
-    return s !== undefined && !/[\r\n\0]/.test(s) ? s : undefined;
-  })).nullish(),
-  body: val('a text template (values form-encoded) or a mapping (sent as JSON)', (v) => (typeof v === 'string' || isMapping(v) ? (v as string | { [key: string]: JsonValue }) : undefined)).nullish(),
-  expect_status: val('an HTTP status (100-599) or a list of them', (v) => {
-    const items = Array.isArray(v) ? v : [v];
-    return items.length && items.every((s) => Number.isInteger(s) && s >= 100 && s <= 599) ? (items as number[]) : undefined;
-  }).nullish(),
-});
+  const http = obj({
+    runner: literal('http'),
+    ...common,
+    method: val(`one of ${HTTP_METHODS.join(', ')}`, (v) => (typeof v === 'string' && (HTTP_METHODS as readonly string[]).includes(v.toUpperCase()) ? (v.toUpperCase() as (typeof HTTP_METHODS)[number]) : undefined)).nullish(),
+    url: val('an http(s) URL (may hold {{param}} placeholders)', (v) => (typeof v === 'string' && parseHttpUrl(v.replace(/\{\{[^{}]*\}\}/g, 'x')) ? v.trim() : undefined)),
+    headers: named(HEADER_NAME, 'a header name', val('a header value (text without line breaks)', (v) => {
+      const s = scalar(v);
+      return s !== undefined && !/[\r\n\0]/.test(s) ? s : undefined;
+    })).nullish(),
+    body: val('a text template (values form-encoded) or a mapping (sent as JSON)', (v) => (typeof v === 'string' || isMapping(v) ? (v as string | { [key: string]: JsonValue }) : undefined)).nullish(),
+    expect_status: val('an HTTP status (100-599) or a list of them', (v) => {
+      const items = Array.isArray(v) ? v : [v];
+      return items.length && items.every((s) => Number.isInteger(s) && s >= 100 && s <= 599) ? (items as number[]) : undefined;
+    }).nullish(),
+  });
 
-export const commandEntry = discriminatedUnion('runner', [local, ssh, http], {
-  error: 'expected `runner: local` (argv, cwd, env, env_allow), `runner: ssh` (host, user, argv, known_hosts or host_key_fingerprint, ...) or `runner: http` (url, method, headers, body, ...)',
-}).superRefine((c, ctx) => crossChecks(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })), {
-  // Also when some other key has a problem, so that one load reports everything; crossChecks reads
-  // only the parts that are well-formed.
-  when: (payload) => isMapping(payload.value) && (RUNNERS as readonly unknown[]).includes((payload.value as { runner?: unknown }).runner),
-});
+  return discriminatedUnion('runner', [local, ssh, http], {
+    error: 'expected `runner: local` (argv, cwd, env, env_allow), `runner: ssh` (host, user, argv, known_hosts or host_key_fingerprint, ...) or `runner: http` (url, method, headers, body, ...)',
+  });
+}
 
-export type RawCommand = output<typeof commandEntry>;
+export type RawCommand = output<ReturnType<typeof runnersSchema>>;
+
+function entrySchema() {
+  return runnersSchema().superRefine((c, ctx) => crossChecks(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })), {
+    // Also when some other key has a problem, so that one load reports everything; crossChecks reads
+    // only the parts that are well-formed.
+    when: (payload) => isMapping(payload.value) && (RUNNERS as readonly unknown[]).includes((payload.value as { runner?: unknown }).runner),
+  });
+}
+
+export const commandEntry = lazy(entrySchema);
 
 const RUNNERS = ['local', 'ssh', 'http'] as const;
 type Path = (string | number)[];

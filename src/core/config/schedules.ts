@@ -2,7 +2,7 @@
 // expressions are checked here, at load, with the same library (croner) that computes the run times, so
 // an expression that loads is one the scheduler can use.
 import { Cron } from 'croner';
-import { array, type output } from 'zod';
+import { array, lazy, type output } from 'zod';
 import { ROLES, type Role } from '../policy.ts';
 import { bool, intIn, nonEmpty, obj, oneOf, str, text, timezone, val } from './kit.ts';
 
@@ -38,48 +38,6 @@ export function cronOf(expr: string, tz: string): Cron {
   return new Cron(expr, { timezone: tz, mode: '5-or-6-parts', paused: true });
 }
 
-const cron = val(EXPECTED_CRON, (v) => {
-  const expr = typeof v === 'string' ? v.trim() : '';
-  if (!expr.startsWith('@') && ![5, 6].includes(expr.split(/\s+/).length)) return undefined;
-  let c: Cron;
-  try {
-    c = cronOf(expr, 'UTC');
-  } catch (err) {
-    // croner says which field is wrong ("CronPattern: Invalid value for minute: 61"); keep that part.
-    throw new Error(`expected ${EXPECTED_CRON}: ${(err as Error).message.replace(/^CronPattern: /, '')}`);
-  }
-  // "0 0 30 2 *" parses but never happens: a schedule that can never run is a mistake, not a plan.
-  if (c.nextRun() === null) throw new Error(`expected ${EXPECTED_CRON} that matches some date; this one never does`);
-  return expr;
-});
-
-// Same form as action names in schema.ts: the workflow is looked up by this name.
-const WORKFLOW_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-const workflowRef = val('a workflow name (letters, digits, _ . -)', (v) => (typeof v === 'string' && WORKFLOW_NAME.test(v.trim()) ? v.trim() : undefined));
-
-const schedule = obj({
-  name: val('a schedule name', nonEmpty).nullish(),
-  cron,
-  workflow: workflowRef,
-  input: text('the text the workflow sees as {{input}}').nullish(),
-  role: oneOf(ROLES).nullish(),
-  deliver: obj({
-    platform: val('a platform id like slack or telegram', (v) => nonEmpty(v)?.toLowerCase()),
-    chat: val('a chat id (a number or a string)', nonEmpty),
-    thread: val('a thread id (a number or a string)', nonEmpty).nullish(),
-  }),
-  timezone: timezone.nullish(),
-  enabled: bool.nullish(),
-  catch_up: oneOf(CATCH_UP).nullish(),
-  max_catch_up: intIn(1, MAX_CATCH_UP).nullish(),
-}).superRefine((s, ctx) => {
-  if (s.max_catch_up != null && s.catch_up !== 'all') {
-    ctx.addIssue({ code: 'custom', path: ['max_catch_up'], message: `expected max_catch_up only with catch_up: all, got catch_up: ${s.catch_up ?? 'latest (the default)'}` });
-  }
-});
-
-export type RawSchedule = output<typeof schedule>;
-
 /** The name a schedule is stored under: as written, else workflow@cron. */
 const nameOf = (s: { name?: string | null; workflow: string; cron: string }) => s.name ?? `${s.workflow}@${s.cron}`;
 
@@ -108,10 +66,56 @@ function duplicateNames(list: unknown, ctx: { addIssue(i: { code: 'custom'; path
   });
 }
 
-export const schedulesList = array(schedule, { error: 'expected a list of schedules (- { cron: "0 9 * * 1-5", workflow: NAME, deliver: { platform: slack, chat: "C123" } })' })
-  .superRefine(duplicateNames, { when: () => true });
+// The schemas are built on first use (zod.lazy below): building them costs time at every start,
+// which a config without `schedules:` should not pay.
+function listSchema() {
+  const cron = val(EXPECTED_CRON, (v) => {
+    const expr = typeof v === 'string' ? v.trim() : '';
+    if (!expr.startsWith('@') && ![5, 6].includes(expr.split(/\s+/).length)) return undefined;
+    let c: Cron;
+    try {
+      c = cronOf(expr, 'UTC');
+    } catch (err) {
+      // croner says which field is wrong ("CronPattern: Invalid value for minute: 61"); keep that part.
+      throw new Error(`expected ${EXPECTED_CRON}: ${(err as Error).message.replace(/^CronPattern: /, '')}`);
+    }
+    // "0 0 30 2 *" parses but never happens: a schedule that can never run is a mistake, not a plan.
+    if (c.nextRun() === null) throw new Error(`expected ${EXPECTED_CRON} that matches some date; this one never does`);
+    return expr;
+  });
 
-export type RawSchedules = output<typeof schedulesList>;
+  // Same form as action names in schema.ts: the workflow is looked up by this name.
+  const WORKFLOW_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+  const workflowRef = val('a workflow name (letters, digits, _ . -)', (v) => (typeof v === 'string' && WORKFLOW_NAME.test(v.trim()) ? v.trim() : undefined));
+
+  const schedule = obj({
+    name: val('a schedule name', nonEmpty).nullish(),
+    cron,
+    workflow: workflowRef,
+    input: text('the text the workflow sees as {{input}}').nullish(),
+    role: oneOf(ROLES).nullish(),
+    deliver: obj({
+      platform: val('a platform id like slack or telegram', (v) => nonEmpty(v)?.toLowerCase()),
+      chat: val('a chat id (a number or a string)', nonEmpty),
+      thread: val('a thread id (a number or a string)', nonEmpty).nullish(),
+    }),
+    timezone: timezone.nullish(),
+    enabled: bool.nullish(),
+    catch_up: oneOf(CATCH_UP).nullish(),
+    max_catch_up: intIn(1, MAX_CATCH_UP).nullish(),
+  }).superRefine((s, ctx) => {
+    if (s.max_catch_up != null && s.catch_up !== 'all') {
+      ctx.addIssue({ code: 'custom', path: ['max_catch_up'], message: `expected max_catch_up only with catch_up: all, got catch_up: ${s.catch_up ?? 'latest (the default)'}` });
+    }
+  });
+
+  return array(schedule, { error: 'expected a list of schedules (- { cron: "0 9 * * 1-5", workflow: NAME, deliver: { platform: slack, chat: "C123" } })' })
+    .superRefine(duplicateNames, { when: () => true });
+}
+
+export const schedulesList = lazy(listSchema);
+export type RawSchedules = output<ReturnType<typeof listSchema>>;
+export type RawSchedule = RawSchedules[number];
 
 /** Defaults filled in: enabled, input "", role User (more only when the config says so), catch_up latest. */
 export function compileSchedules(raw: RawSchedules, ctx: { readonly timezone: string }): ScheduleSpec[] {
