@@ -14,8 +14,6 @@ import { ApiKeyAuth } from '../core/http/auth.ts';
 import { registerHealth } from '../core/http/health.ts';
 import { HttpGateway } from '../core/http/server.ts';
 import { RateLimiter } from '../core/ratelimit.ts';
-import { scheduledRun } from '../core/scheduled-run.ts';
-import { Scheduler } from '../core/scheduler.ts';
 import { Store } from '../store/store.ts';
 import { commandContext, databasePath, startupMemoryTimer, type GlobalOptions } from './context.ts';
 import { reloadConfig } from './reload.ts';
@@ -109,10 +107,8 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
   }
   gateway.recover();
   // After recovery: a slot's result joins the outbox behind the replies a previous run left queued.
-  const scheduler = config.schedules.length > 0
-    ? new Scheduler({ schedules: config.schedules, runs: store.schedules, fire: scheduledRun(executor, gateway), log, stopTimeoutMs: SHUTDOWN_GRACE_MS })
-    : undefined;
-  scheduler?.start();
+  // Loaded only when there are schedules: a gateway without them never pays for the cron code.
+  const scheduler = config.schedules.length > 0 ? await startScheduler(config, store, executor, gateway, log) : undefined;
   const timers = [
     setInterval(() => gateway.flushDue(), 1000),
     setInterval(() => {
@@ -148,6 +144,13 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));
   });
+}
+
+async function startScheduler(config: Config, store: Store, executor: Executor, gateway: GatewayType, log: Logger) {
+  const [{ Scheduler }, { scheduledRun }] = await Promise.all([import('../core/scheduler.ts'), import('../core/scheduled-run.ts')]);
+  const scheduler = new Scheduler({ schedules: config.schedules, runs: store.schedules, fire: scheduledRun(executor, gateway), log, stopTimeoutMs: SHUTDOWN_GRACE_MS });
+  scheduler.start();
+  return scheduler;
 }
 
 /**
