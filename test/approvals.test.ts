@@ -5,29 +5,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Adapter, AdapterHealth, AdapterHost } from '../src/adapters/contract.ts';
 import { AdapterRegistry } from '../src/adapters/registry.ts';
 import { loadConfig } from '../src/core/config/load.ts';
 import { Executor } from '../src/core/executor.ts';
 import { Gateway } from '../src/core/gateway.ts';
-import type { DeliveryReceipt, InboundMessage, OutboundMessage } from '../src/core/types.ts';
+import type { InboundMessage } from '../src/core/types.ts';
 import { Store } from '../src/store/store.ts';
 import { scratch } from './helpers/cli.ts';
 import { echoModel, quietLog } from './helpers/pipeline.ts';
-
-class ChatAdapter implements Adapter {
-  readonly platform = 'chat';
-  readonly limits = { maxTextLength: 100_000 };
-  readonly sent: OutboundMessage[] = [];
-  async start(_host: AdapterHost): Promise<void> {}
-  async send(m: OutboundMessage): Promise<DeliveryReceipt> {
-    this.sent.push(m);
-    return { platformMessageIds: [`${this.sent.length}`], sentAt: Date.now() };
-  }
-  health(): AdapterHealth {
-    return { connected: true, lastEventAt: null, lastError: null, detail: 'test' };
-  }
-}
+import { ChatAdapter } from './helpers/chat.ts';
 
 let n = 0;
 const message = (user: string, text: string): InboundMessage => ({

@@ -9,8 +9,8 @@ import { runHttpRequest } from '../src/core/commands/http.ts';
 import { bindParams } from '../src/core/commands/params.ts';
 import { runCommand } from '../src/core/commands/run.ts';
 import type { CommandSpec } from '../src/core/commands/types.ts';
-import { ExecError, type ExecErrorCode } from '../src/core/errors.ts';
 import { closedPort } from './helpers/cli.ts';
+import { failure } from './helpers/commands.ts';
 
 interface Seen { method: string; url: string; headers: IncomingMessage['headers']; body: string }
 
@@ -44,16 +44,6 @@ function command(raw: Record<string, unknown>): CommandSpec {
 
 const never = new AbortController().signal;
 
-async function failure(p: Promise<unknown>, code: ExecErrorCode): Promise<ExecError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ExecError, String(err));
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`succeeded, expected ${code}`);
-}
 
 describe('http runner', () => {
   it('GET with URL placeholders encoded, so a value stays inside its path segment or query value', async () => {

@@ -10,7 +10,7 @@ import { KILL_GRACE_MS } from '../src/core/commands/local.ts';
 import { bindParams } from '../src/core/commands/params.ts';
 import { runCommand } from '../src/core/commands/run.ts';
 import type { CommandSpec } from '../src/core/commands/types.ts';
-import { ExecError, type ExecErrorCode } from '../src/core/errors.ts';
+import { failure } from './helpers/commands.ts';
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'clawdbot-local-')));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,16 +21,6 @@ function command(raw: Record<string, unknown>): CommandSpec {
 
 const run = (spec: CommandSpec, args: Record<string, string> = {}, signal = new AbortController().signal) => runCommand(spec, args, signal);
 
-async function failure(p: Promise<unknown>, code: ExecErrorCode): Promise<ExecError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ExecError, String(err));
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`succeeded, expected ${code}`);
-}
 
 /** Gone, or a zombie waiting for a parent that does not reap (as under some container inits). */
 function alive(pid: number): boolean {

@@ -11,23 +11,13 @@ import { bindParams } from '../src/core/commands/params.ts';
 import { runCommand } from '../src/core/commands/run.ts';
 import { shellQuote } from '../src/core/commands/ssh.ts';
 import type { CommandSpec } from '../src/core/commands/types.ts';
-import { ExecError, type ExecErrorCode } from '../src/core/errors.ts';
 import { closedPort } from './helpers/cli.ts';
 import { fingerprintOfFile, keygen, sshdMissing, startSshd, type TestSshd } from './helpers/sshd.ts';
+import { failure } from './helpers/commands.ts';
 
 const missing = sshdMissing();
 const never = new AbortController().signal;
 
-async function failure(p: Promise<unknown>, code: ExecErrorCode): Promise<ExecError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ExecError, String(err));
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`succeeded, expected ${code}`);
-}
 
 describe('shellQuote', () => {
   it('single-quotes every item; a quote inside becomes \'\\\'\'', () => {

@@ -3,7 +3,6 @@
 // config loaded from YAML, a real local command, a scripted model that asks for tools.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Adapter, AdapterHealth, AdapterHost } from '../src/adapters/contract.ts';
 import { AdapterRegistry } from '../src/adapters/registry.ts';
 import { RestAdapter } from '../src/adapters/rest.ts';
 import { loadConfig } from '../src/core/config/load.ts';
@@ -12,10 +11,11 @@ import { Executor } from '../src/core/executor.ts';
 import { Gateway } from '../src/core/gateway.ts';
 import type { ChatRequest, ChatResult, ModelClient } from '../src/core/models/types.ts';
 import { scheduledRun } from '../src/core/scheduled-run.ts';
-import type { DeliveryReceipt, InboundMessage, OutboundMessage } from '../src/core/types.ts';
+import type { InboundMessage } from '../src/core/types.ts';
 import { Store } from '../src/store/store.ts';
 import { scratch } from './helpers/cli.ts';
 import { quietLog, testHttp } from './helpers/pipeline.ts';
+import { ChatAdapter } from './helpers/chat.ts';
 
 const CONFIG = `
 security:
@@ -47,21 +47,6 @@ routes:
   - { match: { content_prefix: "ask " }, action: assistant }
   - { default: { action: send_welcome_message } }
 `;
-
-/** Records what the pipeline sends to a chat platform. */
-class ChatAdapter implements Adapter {
-  readonly platform = 'chat';
-  readonly limits = { maxTextLength: 100_000 };
-  readonly sent: OutboundMessage[] = [];
-  async start(_host: AdapterHost): Promise<void> {}
-  async send(m: OutboundMessage): Promise<DeliveryReceipt> {
-    this.sent.push(m);
-    return { platformMessageIds: [`${this.sent.length}`], sentAt: Date.now() };
-  }
-  health(): AdapterHealth {
-    return { connected: true, lastEventAt: null, lastError: null, detail: 'test' };
-  }
-}
 
 /** Asks for the tool the message names ("tool:NAME"), offered or not, then answers with what the tool said. Records what it was offered. */
 class ToolModel implements ModelClient {
