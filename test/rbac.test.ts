@@ -200,6 +200,7 @@ describe('RBAC on every entry point', () => {
       const expect: Record<string, readonly RoleName[]> = {
         '/sessions': ['Admin', 'Operator'],
         '/audit 3': ['Admin', 'Auditor'],
+        '/report': ['Admin', 'Auditor'],
         '/pending': ['Admin'],
         '/whoami': ['Admin', 'Operator', 'Auditor', 'User'],
       };
@@ -224,5 +225,9 @@ describe('RBAC on every entry point', () => {
     const r = await turn('carol', '/audit 50');
     assert.match(r.text, /policy_denial \(denied\) chat:carol Auditor/);
     assert.equal(store.audit.verifyChain(), null);
+    const report = await turn('carol', '/report 1');
+    assert.match(report.text, /^Last 1 h:\n/);
+    assert.match(report.text, /^- policy_denial \(denied\): \d+ by \d+ user\(s\)$/m);
+    assert.match(report.text, /^- command_execution \(allowed\): \d+ by \d+ user\(s\)$/m);
   });
 });

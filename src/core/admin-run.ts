@@ -52,6 +52,13 @@ export async function runAdminCommand(ex: Executor, command: AdminCommand, rest:
       const lines = records.map((r) => `- #${r.id} ${new Date(r.timestamp).toISOString().slice(0, 19)}Z ${r.eventType}${r.decision ? ` (${r.decision})` : ''} ${r.platform ?? '-'}:${r.userId ?? '-'} ${r.role ?? ''}`.trimEnd());
       return ok(`Latest audit records:\n${lines.join('\n')}`);
     }
+    case '/report': {
+      const hours = Math.min(24 * 90, Math.max(1, Number.parseInt(rest.trim() || '24', 10) || 24));
+      const rows = ex.store.audit.summary(Date.now() - hours * 3600_000);
+      if (rows.length === 0) return ok(`Nothing was recorded in the last ${hours} h.`);
+      const lines = rows.map((r) => `- ${r.eventType}${r.decision ? ` (${r.decision})` : ''}: ${r.count} by ${r.users} user(s)`);
+      return ok(`Last ${hours} h:\n${lines.join('\n')}`);
+    }
     case '/whoami': {
       const i = turn.identity;
       return ok(`You are ${i.platform}:${i.id}${i.name ? ` (${i.name})` : ''}, role ${i.role}.`);

@@ -19,6 +19,7 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   { name: '/sessions', usage: '/sessions', description: 'list recent conversations', role: ['Operator'] },
   { name: '/reload', usage: '/reload', description: 'reload the configuration file', role: ['Operator'] },
   { name: '/audit', usage: '/audit [N]', description: 'show the latest audit records', role: ['Auditor'] },
+  { name: '/report', usage: '/report [hours]', description: 'what happened in the last hours (default 24): turns, commands, denials by kind', role: ['Auditor'] },
   { name: '/whoami', usage: '/whoami', description: 'show your id and role', role: ['User'] },
 ];
 

@@ -100,6 +100,14 @@ export class AuditLog {
     return (this.#db.prepare(sql).all(...args, f.limit) as RawRow[]).map(toRecord).reverse();
   }
 
+  /** Records since `since`, counted by event and decision (the Auditor's report). */
+  summary(since: number): { eventType: string; decision: string | null; count: number; users: number }[] {
+    return this.#db.prepare(
+      `SELECT event_type AS eventType, decision, count(*) AS count, count(DISTINCT platform || ':' || user_id) AS users
+       FROM audit WHERE timestamp >= ? GROUP BY event_type, decision ORDER BY count DESC`,
+    ).all(since) as { eventType: string; decision: string | null; count: number; users: number }[];
+  }
+
   /** Walks the whole chain; the first record whose link or hash is wrong, or null when all hold. */
   verifyChain(): { brokenAt: number; reason: string } | null {
     let prev = GENESIS_HASH;
