@@ -106,6 +106,29 @@ step_exec() {
   echo "exec ping -> $(head -1 <<<"$out")"
 }
 
+# The execution engine inside the executable: a catalogue command through a route, a workflow from
+# the terminal, and a policy denial (their modules load lazily, so this proves they are packed).
+step_engine() {
+  has_command workflow || { echo "SKIP: no workflow command yet"; return 0; }
+  cat >"$RUN/engine.yaml" <<'YAML'
+security: { roles: { Operator: ["cli:olga"] } }
+commands:
+  say: { runner: local, argv: ["/bin/echo", "{{word}}"], params: { word: { pattern: "^[a-z]+$" } }, role: Operator }
+workflows:
+  greet: { steps: [ { name: w, command: say, args: [hello] }, { reply: "said {{steps.w.output}}" } ] }
+routes:
+  - { match: { content_prefix: "/say" }, action: say }
+YAML
+  local out
+  out=$(clean "$WORK/home" ./clawdbot exec --config engine.yaml --user olga "/say tock" 2>&1) || { echo "exec /say failed:"; echo "$out"; return 1; }
+  grep -q '^tock$' <<<"$out" || { echo "/say tock printed '$out'"; return 1; }
+  out=$(clean "$WORK/home" ./clawdbot workflow run greet --config engine.yaml --user olga 2>&1) || { echo "workflow run failed:"; echo "$out"; return 1; }
+  grep -q '^said hello' <<<"$out" || { echo "workflow run printed '$out'"; return 1; }
+  if out=$(clean "$WORK/home" ./clawdbot exec --config engine.yaml --user bob "/say tock" 2>&1); then echo "a User ran an Operator command: $out"; return 1; fi
+  grep -q 'needs the Operator role' <<<"$out" || { echo "denial printed '$out'"; return 1; }
+  echo "command, workflow and denial work from the executable"
+}
+
 # HOME not writable / unset: the native parts go to $TMPDIR/clawdbot-<uid>/native (0700), the data to
 # XDG_DATA_HOME (what a service account with no home would configure).
 step_home_unwritable() {
@@ -149,7 +172,7 @@ step_concurrent_first_run() {
   echo "two concurrent first runs: both exit 0, no temp files left"
 }
 
-STEPS=(no_node version startup doctor exec home_unwritable home_unwritable_as_nobody concurrent_first_run)
+STEPS=(no_node version startup doctor exec engine home_unwritable home_unwritable_as_nobody concurrent_first_run)
 
 failed=0
 echo "smoke: $BIN_SRC (version $VERSION) in $WORK"
