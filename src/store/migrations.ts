@@ -141,4 +141,22 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (schedule, slot)
   ) WITHOUT ROWID;
   `,
+  `
+  -- API keys managed with clawdbot keys add|list|revoke: only a hash is stored (the key is shown once, when made).
+  CREATE TABLE api_keys (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    role         TEXT NOT NULL,
+    hash         TEXT NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    revoked_at   INTEGER,
+    last_used_at INTEGER
+  );
+
+  -- Facts about the database itself (e.g. how its text columns are encrypted, and with which key).
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
