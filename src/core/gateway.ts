@@ -12,6 +12,7 @@ import { AdapterError, ExecError } from './errors.ts';
 import type { Executor } from './executor.ts';
 import type { Logger } from './log.ts';
 import { adminCommandOf } from './admin.ts';
+import type { Role, RoleMap } from './policy.ts';
 import { matchRoute } from './router.ts';
 import type { ActionResult, DeliveryReceipt, Identity, InboundMessage, OutboundMessage } from './types.ts';
 
@@ -155,7 +156,7 @@ export class Gateway {
     const started = Date.now();
     const { sessions } = this.#config;
     const identity: Identity = {
-      platform: message.platform, id: message.sender.id, role: this.#config.security.roles.roleOf(message.platform, message.sender.id),
+      platform: message.platform, id: message.sender.id, role: roleOf(message, this.#config.security.roles),
       ...(message.sender.name === undefined ? {} : { name: message.sender.name }),
     };
     const history = () => this.#store.sessions.history(t.conversation, started, sessions.ttlMs, sessions.maxHistory);
@@ -256,6 +257,14 @@ export class Gateway {
     this.#log.warn({ ...where, err: e.message, retryInMs: wait }, 'reply not delivered yet; will retry');
     return 'queued';
   }
+}
+
+/** The sender's role: security.roles, bounded by the API key a self-naming client came in with (see InboundMessage.authority). */
+export function roleOf(m: Pick<InboundMessage, 'platform' | 'sender' | 'authority'>, roles: RoleMap): Role {
+  const a = m.authority;
+  if (!a) return roles.roleOf(m.platform, m.sender.id);
+  if (a.role !== 'Admin') return a.role;
+  return m.sender.id === a.principal ? 'Admin' : roles.roleOf(m.platform, m.sender.id);
 }
 
 /** Exponential backoff with full jitter: 1 s, 2 s, 4 s ... capped at 5 min. */

@@ -32,6 +32,13 @@ export interface InboundMessage {
   /** Platform id of the message this one answers, when it is a reply. */
   readonly replyTo?: string;
   readonly attachments: readonly Attachment[];
+  /**
+   * For transports whose clients name their own user (WebSocket, REST): the API key that let the client
+   * in. Its role bounds the sender's: a non-Admin key acts with the key's role whoever the message
+   * names; an Admin key acts for the user the message names (their role from security.roles), or as
+   * Admin when it names none. Absent: the platform vouches for the sender (Telegram, Slack, terminal).
+   */
+  readonly authority?: { readonly principal: string; readonly role: Role };
 }
 
 /** One reply on its way out. `text` is Markdown; the adapter converts it to the platform's markup. */
