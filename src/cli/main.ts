@@ -69,6 +69,13 @@ program.command('workflow')
   .option('--chat <id>', 'chat id', 'terminal')
   .action((name: string, opts) => run(async () => (await import('./workflow.ts')).runWorkflowCommand(name, { ...global(), ...opts }))());
 
+program.command('metrics')
+  .description('Prometheus integration')
+  .command('rules')
+  .description('write metrics.rules (or the default alert set) as a Prometheus rule file')
+  .option('--out <file>', 'write to this file instead of stdout')
+  .action((opts) => run(async () => (await import('./metrics.ts')).runMetricsRules({ ...global(), ...opts }))());
+
 // No top-level await: the bundle is CommonJS (see scripts/build.ts).
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

@@ -14,6 +14,8 @@ const BOUND_AT_START: readonly [string, (c: Config) => unknown][] = [
   ['security.rate_limit', (c) => c.security.rateLimit?.text],
   // Timers are armed at start; a changed list is picked up by the next start (runs are in the database).
   ['schedules', (c) => c.schedules],
+  // The endpoint is registered at start.
+  ['metrics', (c) => c.metrics],
 ];
 
 export interface Reloaded {

@@ -1,7 +1,7 @@
 // `clawdbot serve`: the gateway. HTTP server (WebSocket chat, REST, health), the pipeline, recovery of
 // unfinished work, graceful shutdown on SIGTERM/SIGINT.
 import { isIP } from 'node:net';
-import { CATALOG } from '../adapters/catalog.ts';
+import { CATALOG, enabledPlatforms } from '../adapters/catalog.ts';
 import type { Adapter } from '../adapters/contract.ts';
 import { AdapterRegistry } from '../adapters/registry.ts';
 import type { Config } from '../core/config/types.ts';
@@ -81,13 +81,21 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
       return `The config was not reloaded: ${(err as Error).message}`;
     }
   };
-  const executor = new Executor({ config, store, log, reload });
+  // Loaded only when enabled: prom-client and its registry cost memory a gateway without metrics keeps.
+  const metrics = config.metrics.enabled ? new (await import('../core/metrics.ts')).Metrics({
+    platforms: enabledPlatforms(config), isCommand: (n) => current.commands.has(n),
+  }) : undefined;
+  const executor = new Executor({ config, store, log, reload, ...(metrics ? { metrics } : {}) });
   const adapters = new AdapterRegistry();
   for (const entry of CATALOG) {
     if (entry.enabled(config)) for (const a of await entry.create({ config, http, log })) adapters.add(a);
   }
-  const gateway = new Gateway({ config, store, executor, adapters, log });
+  const gateway = new Gateway({ config, store, executor, adapters, log, ...(metrics ? { metrics } : {}) });
   registerHealth(http, { store, executor, adapters, gateway });
+  if (metrics) {
+    metrics.setCollectors({ queueDepth: () => gateway.queued, adapters: () => adapters.all().map((a) => ({ platform: a.platform, connected: a.health().connected })) });
+    (await import('../core/http/metrics-route.ts')).registerMetrics(http, metrics, config.metrics);
+  }
 
   const stop = new AbortController();
   try {

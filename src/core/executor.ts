@@ -14,6 +14,7 @@ import { auditEvent, writeAudit } from './audit.ts';
 import { Catalogue, type Entry } from './catalogue.ts';
 import type { Config } from './config/types.ts';
 import type { Logger } from './log.ts';
+import type { MetricsSink } from './metrics-sink.ts';
 import { connectModel } from './models/connect.ts';
 import type { ModelClient } from './models/types.ts';
 import { authorize } from './policy.ts';
@@ -32,6 +33,8 @@ export interface ExecutorDeps {
   readonly model?: ModelClient;
   /** What `/reload` does; absent where there is nothing to reload (exec). */
   readonly reload?: AdminHooks['reload'];
+  /** Prometheus metrics, when `metrics.enabled` (serve). */
+  readonly metrics?: MetricsSink;
 }
 
 export class Executor {
@@ -39,6 +42,7 @@ export class Executor {
   #catalogue: Catalogue;
   readonly store: Store;
   readonly log: Logger;
+  readonly metrics: MetricsSink | undefined;
   readonly #limit: LimitFunction;
   readonly #templates = new Map<string, (vars: Record<string, unknown>) => string>();
   readonly #reload: AdminHooks['reload'] | undefined;
@@ -48,6 +52,7 @@ export class Executor {
     this.#config = deps.config;
     this.store = deps.store;
     this.log = deps.log;
+    this.metrics = deps.metrics;
     this.#catalogue = new Catalogue(deps.config);
     this.#limit = pLimit(deps.config.system.maxConcurrency);
     this.#reload = deps.reload;
@@ -82,14 +87,25 @@ export class Executor {
     return this.#model;
   }
 
-  async #limitedModel(): Promise<ModelClient> {
+  /**
+   * The model client for turns and workflow steps: each request takes a slot of the concurrency bound
+   * (system.max_concurrency) and is counted in the metrics.
+   */
+  async chatClient(): Promise<ModelClient> {
     const client = await this.model();
-    return { provider: client.provider, endpoint: client.endpoint, listModels: (s) => client.listModels(s), chat: (req) => this.#limit(() => client.chat(req)) };
-  }
-
-  /** Model calls share one bound (system.max_concurrency), whoever makes them. */
-  limited<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#limit(fn);
+    const chat = async (req: Parameters<ModelClient['chat']>[0]) => {
+      const started = process.hrtime.bigint();
+      try {
+        const r = await client.chat(req);
+        this.metrics?.modelRequest(Number(process.hrtime.bigint() - started) / 1e9, r.promptTokens, r.completionTokens);
+        return r;
+      } catch (err) {
+        this.metrics?.modelRequest(Number(process.hrtime.bigint() - started) / 1e9);
+        this.metrics?.error('model');
+        throw err;
+      }
+    };
+    return { provider: client.provider, endpoint: client.endpoint, listModels: (s) => client.listModels(s), chat: (req) => this.#limit(() => chat(req)) };
   }
 
   get activeModelCalls(): number {
@@ -113,7 +129,10 @@ export class Executor {
     const entry = this.catalogue.get(name);
     if (!entry) return unknown(name);
     const denied = await this.#check(turn, entry.role, Catalogue.describe(entry));
-    if (denied) return denied;
+    if (denied) {
+      if (entry.kind === 'command') this.metrics?.command(entry.name, 'denied');
+      return denied;
+    }
     return this.#runEntry(entry, turn, args);
   }
 
@@ -125,6 +144,7 @@ export class Executor {
   async #check(turn: Turn, role: Parameters<typeof authorize>[1], what: string): Promise<ActionResult | undefined> {
     const d = authorize(turn.identity, role, what);
     if (d.allowed) return undefined;
+    this.metrics?.denial();
     this.log.info({ platform: turn.identity.platform, user: turn.identity.id, role: turn.identity.role, reason: d.reason }, 'denied');
     await writeAudit(this.store, this.log, auditEvent(turn.identity, turn.conversation, {
       eventType: 'policy_denial', decision: 'denied', input: turn.message.text, output: d.reason,
@@ -170,7 +190,7 @@ export class Executor {
         const started = Date.now();
         // Each model request takes a slot, not the whole turn: a tool that runs for a while between two
         // requests must not keep other conversations from the model.
-        const result = await runLlm(() => this.#limitedModel(), params, turn);
+        const result = await runLlm(() => this.chatClient(), params, turn);
         await writeAudit(this.store, this.log, auditEvent(turn.identity, turn.conversation, {
           eventType: 'model_invocation', decision: 'allowed', input: turn.message.text, output: result.text,
           durationMs: Date.now() - started, modelVersion: result.status === 'ok' ? (result.model ?? null) : null,

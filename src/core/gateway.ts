@@ -12,6 +12,7 @@ import { AdapterError, ExecError } from './errors.ts';
 import type { Executor } from './executor.ts';
 import type { Logger } from './log.ts';
 import { adminCommandOf } from './admin.ts';
+import type { MetricsSink } from './metrics-sink.ts';
 import type { Role, RoleMap } from './policy.ts';
 import { matchRoute } from './router.ts';
 import type { ActionResult, DeliveryReceipt, Identity, InboundMessage, OutboundMessage } from './types.ts';
@@ -40,7 +41,10 @@ export class Gateway {
   readonly #abort = new AbortController();
   #accepting = true;
 
-  constructor(deps: { config: Config; store: Store; executor: Executor; adapters: AdapterRegistry; log: Logger }) {
+  readonly #metrics: MetricsSink | undefined;
+
+  constructor(deps: { config: Config; store: Store; executor: Executor; adapters: AdapterRegistry; log: Logger; metrics?: MetricsSink }) {
+    this.#metrics = deps.metrics;
     this.#config = deps.config;
     this.#store = deps.store;
     this.#executor = deps.executor;
@@ -72,6 +76,11 @@ export class Gateway {
     return this.#inFlight.size;
   }
 
+  /** Turns accepted and not finished yet: waiting for their conversation, or running (clawdbot_queue_depth). */
+  get queued(): number {
+    return this.#queued.size;
+  }
+
   async receive(message: InboundMessage, onDelta?: (text: string) => void): Promise<TurnOutcome> {
     const s = await this.submit(message, onDelta);
     return s.duplicate ? { duplicate: true } : s.outcome;
@@ -92,6 +101,7 @@ export class Gateway {
       this.#log.info({ platform: message.platform, id: message.id }, 'duplicate message ignored');
       return { duplicate: true };
     }
+    this.#metrics?.message(message.platform, 'in');
     // Accepted while shutting down: the turn stays in the inbox and the next start does it.
     if (!this.#accepting) throw new AdapterError(message.platform, 'unavailable', 'shutting down');
     return { duplicate: false, outcome: this.#enqueue({ inboxId: rec.inboxId, conversation, message }, onDelta) };
@@ -236,6 +246,7 @@ export class Gateway {
     // Not awaited: the conversation's next turn may start as soon as the platform has this reply (send
     // order is what matters); the mark commits with the next batch. A crash in between means this one
     // reply is sent again on restart — the window the outbox design accepts (docs/ARCHITECTURE.md).
+    this.#metrics?.message(row.platform, 'out');
     this.#store.write(() => this.#store.outbox.markSent(row.id, receipt))
       .catch((err: unknown) => this.#log.error({ err, outbox: row.id }, 'could not mark a reply sent; it may be sent again after a restart'))
       .finally(() => this.#sending.delete(row.id));
@@ -244,6 +255,7 @@ export class Gateway {
 
   async #failed(row: OutboxRow, err: unknown): Promise<'queued' | 'dead'> {
     const e = err instanceof AdapterError ? err : new AdapterError(row.platform, 'network', String((err as Error)?.message ?? err), { cause: err });
+    this.#metrics?.error('delivery');
     const where = { platform: row.platform, chat: row.chatId, outbox: row.id };
     // An offline recipient is waited for however long it takes (online() resends); other transient
     // failures are given up after MAX_ATTEMPTS.

@@ -18,6 +18,7 @@ export async function requestApproval(ex: Executor, spec: CommandSpec, args: Rea
     requester: { platform: identity.platform, id: identity.id, ...(identity.name ? { name: identity.name } : {}) },
     platform: message.platform, chatId: message.chat.id, threadId: message.threadId, inReplyTo: message.id,
   }, Date.now(), ttlMs));
+  ex.metrics?.command(spec.name, 'pending');
   await writeAudit(ex.store, ex.log, auditEvent(identity, turn.conversation, {
     eventType: 'approval_request', decision: null, input: `${spec.name} ${JSON.stringify(args)}`, output: `request ${a.id}`,
   }));

@@ -32,9 +32,12 @@ export async function execute(ex: Executor, spec: CommandSpec, args: Readonly<Re
     await writeAudit(ex.store, ex.log, auditEvent(turn.identity, turn.conversation, {
       eventType: 'command_execution', decision: 'allowed', input, output: `exit ${r.exitCode ?? '-'}\n${r.output}`, durationMs: r.durationMs,
     }));
+    ex.metrics?.command(spec.name, 'ok');
     return { status: 'ok', text: formatOutput(spec, r) };
   } catch (err) {
     const e = err instanceof ExecError ? err : new ExecError('SPAWN_FAILED', String((err as Error)?.message ?? err), { cause: err });
+    ex.metrics?.command(spec.name, e.code === 'TIMEOUT' ? 'timeout' : 'failed');
+    ex.metrics?.error('command');
     ex.log.warn({ command: spec.name, code: e.code, err: e.message }, 'command failed');
     await writeAudit(ex.store, ex.log, auditEvent(turn.identity, turn.conversation, {
       eventType: 'command_execution', decision: 'allowed', input, output: `${e.code}: ${e.message}`, durationMs: Date.now() - started,

@@ -29,6 +29,7 @@ export async function runWorkflowEntry(ex: Executor, spec: WorkflowSpec, turn: T
     output: `${result.status}: ${result.steps.map((s) => `${s.name}=${s.status}`).join(' ')}`, durationMs: Date.now() - started,
   }));
   if (result.status === 'ok') return { status: 'ok', text: result.reply || `Workflow \`${spec.name}\` done.` };
+  ex.metrics?.error('workflow');
   const error = result.error ?? new Error(`workflow ${spec.name} failed`);
   return { status: 'failed', text: result.reply || `Workflow \`${spec.name}\` failed.`, error };
 }
@@ -41,9 +42,9 @@ export function workflowServices(ex: Executor, turn: Turn): WorkflowServices {
       messages.push({ role: 'user', content: req.prompt });
       const m = ex.config.models.default;
       const started = Date.now();
-      const r = await ex.limited(async () => (await ex.model()).chat({
+      const r = await (await ex.chatClient()).chat({
         messages, maxTokens: req.maxTokens ?? m.maxTokens, temperature: req.temperature ?? m.temperature, signal,
-      }));
+      });
       await writeAudit(ex.store, ex.log, auditEvent(turn.identity, turn.conversation, {
         eventType: 'model_invocation', decision: 'allowed', input: req.prompt, output: r.text, durationMs: Date.now() - started, modelVersion: r.model,
       }));

@@ -7,6 +7,7 @@ import { RoleMap, ROLES, type Role } from '../policy.ts';
 import type { Route } from '../types.ts';
 import { compileActions, DEFAULT_ROUTES, unknownActionWarnings } from './routes.ts';
 import { compileCommands } from './commands.ts';
+import { compileMetrics } from './metrics.ts';
 import { compileSchedules } from './schedules.ts';
 import type { RawConfig } from './schema.ts';
 import { compileWorkflows } from './workflows.ts';
@@ -188,6 +189,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
     commands,
     workflows,
     schedules: compileSchedules(raw.schedules ?? [], { timezone }),
+    metrics: compileMetrics(raw.metrics),
     warnings: [...(ctx.warnings ?? []), ...unknownActionWarnings(routes, new Set([...actions.keys(), ...commands.keys(), ...workflows.keys()]))],
     unsetEnv: [...(ctx.unsetEnv ?? [])],
   };

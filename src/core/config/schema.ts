@@ -8,6 +8,7 @@ import { bool, duration, httpUrl, idList, intIn, needs, nonEmpty, numIn, obj, on
 import { EXPECTED_LISTEN, EXPECTED_RATE, parseListen, parseRate } from './units.ts';
 import { isRole, ROLES, type Role } from '../policy.ts';
 import { commandEntry } from './commands.ts';
+import { metricsSection } from './metrics.ts';
 import { schedulesList } from './schedules.ts';
 import { workflowEntry } from './workflows.ts';
 
@@ -196,6 +197,7 @@ export const configSchema = obj({
   commands: record(entryName, commandEntry).nullish(),
   workflows: record(entryName, workflowEntry).nullish(),
   schedules: schedulesList.nullish(),
+  metrics: metricsSection.nullish(),
 });
 
 export type RawConfig = output<typeof configSchema>;

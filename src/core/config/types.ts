@@ -2,6 +2,7 @@
 // ms, rates as tokens per window), routes compiled. Everything else reads this, never raw YAML.
 import type { CommandSpec } from '../commands/types.ts';
 import type { RoleMap } from '../policy.ts';
+import type { MetricsConfig } from './metrics.ts';
 import type { ScheduleSpec } from './schedules.ts';
 import type { WorkflowSpec } from '../workflows/types.ts';
 import type { Action, Route } from '../types.ts';
@@ -126,6 +127,8 @@ export interface Config {
   readonly workflows: ReadonlyMap<string, WorkflowSpec>;
   /** Cron triggers (`schedules:`). */
   readonly schedules: readonly ScheduleSpec[];
+  /** Prometheus endpoint and alert rules (`metrics:`). */
+  readonly metrics: MetricsConfig;
   /** Non-fatal findings made while loading (typographic quotes stripped, placeholder key, ...). */
   readonly warnings: readonly string[];
   /** Names of `${VAR}` references whose variable was unset (and had no default). */
