@@ -58,9 +58,15 @@ describe('checkExposure', () => {
     for (const host of ['127.0.0.1', '::1', 'localhost']) assert.deepEqual(checkExposure(config(host)), []);
   });
 
-  it('allows any address with a real key', () => {
-    assert.deepEqual(checkExposure(config('0.0.0.0', 'k-9f3a7c1e2b')), []);
-    assert.deepEqual(checkExposure(config('192.168.1.20', 'k-9f3a7c1e2b')), []);
+  it('allows any address with a real key; without TLS it warns that the key travels in clear', () => {
+    for (const host of ['0.0.0.0', '192.168.1.20']) {
+      const plain = checkExposure(config(host, 'k-9f3a7c1e2b'));
+      assert.equal(plain.length, 1);
+      assert.match(plain[0]!, /over plain HTTP: .*set security\.tls/);
+      const c = config(host, 'k-9f3a7c1e2b');
+      const tls = { cert: '/c.pem', key: '/k.pem', ca: undefined, requireClientCert: false, minVersion: 'TLSv1.2' as const };
+      assert.deepEqual(checkExposure({ ...c, security: { ...c.security, tls } }), []);
+    }
   });
 
   it('the placeholder "your-secure-key" warns on loopback and is refused on 0.0.0.0', () => {

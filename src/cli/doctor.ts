@@ -14,6 +14,7 @@ import { connectModel } from '../core/models/connect.ts';
 import { Store } from '../store/store.ts';
 import { databasePath, type GlobalOptions } from './context.ts';
 import { checkCatalogue } from './doctor-catalogue.ts';
+import { checkTls } from './doctor-tls.ts';
 import { checkExposure } from './serve.ts';
 
 type Status = 'ok' | 'warn' | 'fail' | 'skip';
@@ -63,6 +64,7 @@ async function checkAll(config: Config, offline: boolean, add: (n: string, s: St
   for (const w of badRoutes) add('routes', 'fail', w);
   if (badRoutes.length === 0) add('routes', 'ok', `${config.routes.length} rule(s), every action exists`);
   checkCatalogue(config, add);
+  checkTls(config.security.tls, add);
 
   const ws = config.adapters.websocket;
   try {

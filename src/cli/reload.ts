@@ -12,6 +12,8 @@ const BOUND_AT_START: readonly [string, (c: Config) => unknown][] = [
   ['system.log_level', (c) => c.system.logLevel],
   ['security.api_key', (c) => c.security.apiKey],
   ['security.rate_limit', (c) => c.security.rateLimit?.text],
+  // The certificate files are re-read on SIGHUP; their paths and the TLS settings need a restart.
+  ['security.tls', (c) => c.security.tls],
   // Timers are armed at start; a changed list is picked up by the next start (runs are in the database).
   ['schedules', (c) => c.schedules],
   // The endpoint is registered at start.

@@ -46,11 +46,15 @@ export function checkExposure(config: Config): string[] {
   if (!key && claimable.length > 0) {
     throw new ConfigError(`security.roles gives ${claimable.join(', ')} a role, but WebSocket and REST clients name their own user: set security.api_key so only key holders can connect`, { path: 'security.roles' });
   }
+  const warnings: string[] = [];
   if (key && PLACEHOLDER_KEYS.has(key)) {
     if (!isLoopback(host)) throw new ConfigError(`security.api_key is the example placeholder "${key}"; choose a real secret before listening on ${host}`, { path: 'security.api_key' });
-    return [`security.api_key is the example placeholder "${key}"; replace it before exposing the gateway`];
+    warnings.push(`security.api_key is the example placeholder "${key}"; replace it before exposing the gateway`);
   }
-  return [];
+  if (!isLoopback(host) && !config.security.tls) {
+    warnings.push(`listening on ${host} over plain HTTP: API keys and messages cross the network unencrypted; set security.tls (or put a TLS proxy in front)`);
+  }
+  return warnings;
 }
 
 export async function runServe(opts: GlobalOptions): Promise<number> {
@@ -65,6 +69,7 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
     auth: new ApiKeyAuth(config.security.apiKey),
     limiter: config.security.rateLimit && new RateLimiter(config.security.rateLimit),
     log,
+    ...(config.security.tls ? { tls: config.security.tls } : {}),
   });
   // `/reload` (an Operator in chat) and SIGHUP: the next turns use the new file; a broken file changes nothing.
   let current = config;
@@ -110,6 +115,7 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
     addr = await http.listen();
   } catch (err) {
     store.close();
+    if (err instanceof ConfigError) throw err; // a TLS file that cannot be read names itself
     const code = (err as { code?: string }).code;
     throw new ConfigError(`cannot listen on ${ws.listen.host}:${ws.listen.port}: ${code === 'EADDRINUSE' ? 'address already in use' : (err as Error).message}`, { path: 'adapters.websocket.listen', cause: err });
   }
@@ -127,7 +133,7 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
     startupMemoryTimer(() => gateway.busy > 0),
   ];
   for (const t of timers) t.unref();
-  const url = `http://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}`;
+  const url = `${http.scheme}://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}`;
   log.info({ url, ws: `${url.replace(/^http/, 'ws')}${ws.path}`, adapters: adapters.all().map((a) => a.platform), ms: Number((process.hrtime.bigint() - t0) / 1_000_000n) }, 'ready');
 
   return new Promise((resolve) => {
@@ -147,7 +153,14 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
       log.info('stopped');
       resolve(0);
     };
-    const onHup = () => void reload();
+    // SIGHUP: the config file, and the TLS certificate files (new connections get the new certificate;
+    // open ones are kept).
+    const onHup = () => {
+      void reload();
+      http.reloadTls().then((c) => {
+        if (c) log.info({ subject: c.subject, fingerprint: c.fingerprint256, validTo: c.validTo }, 'TLS certificate reloaded');
+      }, (err: unknown) => log.error({ err: (err as Error).message }, 'TLS certificate reload failed; keeping the current certificate'));
+    };
     process.on('SIGHUP', onHup);
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));

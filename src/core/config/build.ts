@@ -9,6 +9,7 @@ import { compileActions, DEFAULT_ROUTES, unknownActionWarnings } from './routes.
 import { compileCommands } from './commands.ts';
 import { compileMetrics } from './metrics.ts';
 import { compileSchedules } from './schedules.ts';
+import { compileTls } from './tls.ts';
 import type { RawConfig } from './schema.ts';
 import { compileWorkflows } from './workflows.ts';
 import type { Config, ModelProvider } from './types.ts';
@@ -136,6 +137,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
     security: {
       apiKey: sec.api_key || undefined,
       rateLimit: sec.rate_limit ?? undefined,
+      tls: compileTls(sec.tls, { dir: ctx.dir, home: ctx.home }),
       roles: roleMap(sec.roles),
       approvals: { ttlMs: sec.approvals?.ttl ?? DEFAULTS.approvalTtlMs, notify: sec.approvals?.notify ?? [] },
     },

@@ -10,6 +10,7 @@ import { isRole, ROLES, type Role } from '../policy.ts';
 import { commandEntry } from './commands.ts';
 import { metricsSection } from './metrics.ts';
 import { schedulesList } from './schedules.ts';
+import { tlsSection } from './tls.ts';
 import { workflowEntry } from './workflows.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -162,6 +163,7 @@ export const configSchema = obj({
     api_key: text('a string (the key clients must send)').nullish(),
     rate_limit: val(EXPECTED_RATE, parseRate).nullish(),
     roles: roles.nullish(),
+    tls: tlsSection.nullish(),
     approvals: obj({
       ttl: duration(1000).nullish(),
       notify: array(obj({ platform: val('a platform id like telegram', nonEmpty), chat: val('a chat id', nonEmpty) }), { error: 'expected a list of { platform, chat } to tell about new requests' }).nullish(),

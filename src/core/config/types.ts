@@ -4,6 +4,7 @@ import type { CommandSpec } from '../commands/types.ts';
 import type { RoleMap } from '../policy.ts';
 import type { MetricsConfig } from './metrics.ts';
 import type { ScheduleSpec } from './schedules.ts';
+import type { TlsConfig } from './tls.ts';
 import type { WorkflowSpec } from '../workflows/types.ts';
 import type { Action, Route } from '../types.ts';
 
@@ -96,6 +97,8 @@ export interface Config {
   readonly security: {
     readonly apiKey: string | undefined;
     readonly rateLimit: RateLimit | undefined;
+    /** TLS on the gateway listener (security.tls); undefined: plain HTTP (loopback or behind a proxy). */
+    readonly tls: TlsConfig | undefined;
     /** Who has which role (security.roles); everyone else is a User. */
     readonly roles: RoleMap;
     readonly approvals: {

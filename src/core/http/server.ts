@@ -1,7 +1,11 @@
 // The gateway's one HTTP server. Adapters and health endpoints register routes on it; authentication
-// and the per-key rate limit are applied here, once, for every route that asks for them.
+// and the per-key rate limit are applied here, once, for every route that asks for them. With
+// `security.tls` it speaks HTTPS (TLS 1.2+, optionally requiring client certificates) and can swap its
+// certificate without dropping the connections already open.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
+import type { TlsConfig } from '../config/tls.ts';
 import type { ListenAddress } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { RateLimiter } from '../ratelimit.ts';
@@ -67,21 +71,47 @@ interface Registered<T> { readonly handler: T; readonly auth: boolean; readonly 
 export interface RouteOptions { readonly auth: boolean; readonly limit?: boolean }
 
 export class HttpGateway {
-  readonly server: Server;
+  readonly server: Server | HttpsServer;
   readonly #routes = new Map<string, Registered<RouteHandler>>();
   readonly #upgrades = new Map<string, Registered<UpgradeHandler>>();
   readonly #listen: ListenAddress;
   readonly #auth: ApiKeyAuth;
   readonly #limiter: RateLimiter | undefined;
   readonly #log: Logger;
+  readonly #tls: { readonly config: TlsConfig; readonly server: HttpsServer } | undefined;
 
-  constructor(opts: { listen: ListenAddress; auth: ApiKeyAuth; limiter: RateLimiter | undefined; log: Logger }) {
+  constructor(opts: { listen: ListenAddress; auth: ApiKeyAuth; limiter: RateLimiter | undefined; log: Logger; tls?: TlsConfig }) {
     this.#listen = opts.listen;
     this.#auth = opts.auth;
     this.#limiter = opts.limiter;
     this.#log = opts.log;
-    this.server = createServer({ requestTimeout: 300_000, headersTimeout: 20_000 }, (req, res) => void this.#handle(req, res));
-    this.server.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head));
+    const timeouts = { requestTimeout: 300_000, headersTimeout: 20_000 };
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
+    if (opts.tls) {
+      // node:https (with node:tls) costs ~5 MB resident, so it is loaded only when TLS is configured.
+      // No certificate yet: the files are read in listen(), so a gateway that only collects routes
+      // (doctor's adapter checks) never touches them. rejectUnauthorized on a server: a client without
+      // a certificate from `ca` fails the handshake.
+      const { minVersion, requireClientCert } = opts.tls;
+      const server = process.getBuiltinModule('node:https').createServer({ ...timeouts, minVersion, requestCert: requireClientCert, rejectUnauthorized: requireClientCert }, onRequest);
+      server.on('tlsClientError', (err, socket) => {
+        // A client certificate that fails verification closes the socket after the handshake: the error
+        // then only says "socket hang up", and the reason (a code such as CERT_HAS_EXPIRED) is on the socket.
+        const clientCert = socket.authorizationError as unknown as string | null | undefined;
+        this.#log.debug({ err: err.message, clientCert: clientCert ?? undefined, remote: socket.remoteAddress }, 'TLS handshake refused');
+      });
+      this.#tls = { config: opts.tls, server };
+      this.server = server;
+    } else {
+      this.#tls = undefined;
+      this.server = createServer(timeouts, onRequest);
+    }
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
+  }
+
+  /** "https" when the listener speaks TLS, else "http" (for the URLs serve prints). */
+  get scheme(): 'http' | 'https' {
+    return this.#tls ? 'https' : 'http';
   }
 
   route(method: string, path: string, handler: RouteHandler, opts: RouteOptions): void {
@@ -93,7 +123,9 @@ export class HttpGateway {
     this.#upgrades.set(path, { handler, auth: opts.auth, limit: false });
   }
 
-  listen(): Promise<{ host: string; port: number }> {
+  /** Binds the port; with TLS, reads the certificate files first (a TlsFileError names the file at fault). */
+  async listen(): Promise<{ host: string; port: number }> {
+    if (this.#tls) await this.reloadTls();
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.#listen.port, this.#listen.host, () => {
@@ -102,6 +134,20 @@ export class HttpGateway {
         resolve(typeof a === 'object' && a ? { host: a.address, port: a.port } : { host: this.#listen.host, port: this.#listen.port });
       });
     });
+  }
+
+  /**
+   * Re-reads the certificate, key and CA files (after a renewal; serve calls it on SIGHUP). Handshakes
+   * from now on use them; connections already open keep the session they negotiated. Files that do not
+   * load (missing, not PEM, a key that does not match) reject with a TlsFileError and change nothing.
+   * Resolves with the certificate now served, or undefined when the gateway speaks plain HTTP.
+   */
+  async reloadTls(): Promise<{ readonly subject: string; readonly fingerprint256: string; readonly validTo: string } | undefined> {
+    if (!this.#tls) return undefined;
+    const { loadSecureContext } = await import('./tls.ts');
+    const { options, leaf } = loadSecureContext(this.#tls.config);
+    this.#tls.server.setSecureContext(options);
+    return { subject: leaf.subject, fingerprint256: leaf.fingerprint256, validTo: leaf.validTo };
   }
 
   /** Stops accepting connections; idle keep-alive sockets are closed, busy ones finish their request. */
