@@ -37,7 +37,7 @@ describe('the seed configuration', () => {
     assert.equal(c.system.timezone, 'Asia/Shanghai');
     assert.equal(c.system.maxConcurrency, 5);
     assert.equal(c.security.apiKey, 'your-secure-key');
-    assert.deepEqual(c.security.rateLimit, { limit: 100, windowMs: 60_000, text: '100/min' });
+    assert.deepEqual(c.security.rateLimits.key, { limit: 100, windowMs: 60_000, text: '100/min' });
     assert.equal(c.models.default.endpoint, 'http://localhost:8000/v1');
     assert.equal(c.models.default.apiKey, 'your-model-key');
     assert.equal(c.models.default.maxTokens, 2048);
@@ -159,7 +159,7 @@ describe('defaults', () => {
     assert.equal(c.system.dataDir, '/h/.local/share/clawdbot');
     assert.equal(c.system.logLevel, 'info');
     assert.equal(c.security.apiKey, undefined);
-    assert.equal(c.security.rateLimit, undefined);
+    assert.equal(c.security.rateLimits.key, undefined);
     assert.equal(c.security.roles.roleOf('cli', 'anyone'), 'User');
     assert.deepEqual(c.security.approvals, { ttlMs: 30 * 60_000, notify: [] });
     assert.equal(c.commands.size, 0);

@@ -41,7 +41,7 @@ export class RestAdapter implements Adapter {
     return { connected: this.#host !== undefined, lastEventAt: this.#lastEventAt, lastError: null, detail: `${this.#waiting.size} waiting` };
   }
 
-  async #post({ req, res, principal }: RequestContext): Promise<void> {
+  async #post({ req, res, principal, authority }: RequestContext): Promise<void> {
     const host = this.#host;
     if (!host) throw new HttpError(503, 'not ready');
     this.#lastEventAt = Date.now();
@@ -58,6 +58,7 @@ export class RestAdapter implements Adapter {
         id: inboundId,
         chat: { id: chat, type: 'dm' },
         sender: { id: parsed.user ?? principal },
+        ...(authority ? { authority } : {}),
         text: parsed.text,
         sentAt: Date.now(),
         attachments: [],

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { AdapterError } from '../core/errors.ts';
-import type { HttpGateway } from '../core/http/server.ts';
+import type { Authority, HttpGateway } from '../core/http/server.ts';
 import type { Logger } from '../core/log.ts';
 import type { DeliveryReceipt, OutboundMessage } from '../core/types.ts';
 import { parseClientMessage } from './client-message.ts';
@@ -40,10 +40,10 @@ export class WebSocketAdapter implements Adapter {
 
   async start(host: AdapterHost, signal: AbortSignal): Promise<void> {
     this.#host = host;
-    this.#http.upgrade(this.#path, (req, socket, head, principal) => {
+    this.#http.upgrade(this.#path, (req, socket, head, principal, authority) => {
       // The socket stays paused (no 'data' listener) while the library loads.
       this.#wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME }));
-      void this.#wss.then((wss) => wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, req, principal)));
+      void this.#wss.then((wss) => wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, req, principal, authority)));
     }, { auth: true });
     signal.addEventListener('abort', () => {
       for (const ws of this.#clients) ws.close(1001, 'server shutting down');
@@ -65,7 +65,7 @@ export class WebSocketAdapter implements Adapter {
     return { connected: this.#host !== undefined, lastEventAt: this.#lastEventAt, lastError: this.#lastError, detail: `${n} client${n === 1 ? '' : 's'}` };
   }
 
-  #connected(ws: WebSocket, req: IncomingMessage, principal: string): void {
+  #connected(ws: WebSocket, req: IncomingMessage, principal: string, authority: Authority | undefined): void {
     this.#clients.add(ws);
     const own = randomUUID();
     const joined = new Set<string>();
@@ -126,6 +126,7 @@ export class WebSocketAdapter implements Adapter {
           id: `${chat}/${msgId}`,
           chat: { id: chat, type: 'dm' },
           sender: { id: parsed.user ?? principal },
+          ...(authority ? { authority } : {}),
           text: parsed.text,
           sentAt: Date.now(),
           attachments: [],

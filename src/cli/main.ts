@@ -69,6 +69,21 @@ program.command('workflow')
   .option('--chat <id>', 'chat id', 'terminal')
   .action((name: string, opts) => run(async () => (await import('./workflow.ts')).runWorkflowCommand(name, { ...global(), ...opts }))());
 
+const keys = program.command('keys').description('manage API keys for the HTTP and WebSocket endpoints (stored hashed)');
+keys.command('add')
+  .description('make a key with a name and a role; it is printed once, on stdout')
+  .argument('<name>', 'the key name (letters, digits, ".", "_", "-")')
+  .requiredOption('--role <role>', 'Admin, Operator, Auditor or User')
+  .action((name: string, opts) => run(async () => (await import('./keys.ts')).runKeys('add', [name], { ...global(), ...opts }))());
+keys.command('list')
+  .description('show the keys: name, role, created, last used, revoked (never a key)')
+  .option('--json', 'print one JSON array')
+  .action((opts) => run(async () => (await import('./keys.ts')).runKeys('list', [], { ...global(), ...opts }))());
+keys.command('revoke')
+  .description('refuse a key from the next request on')
+  .argument('<name>', 'the key name')
+  .action((name: string) => run(async () => (await import('./keys.ts')).runKeys('revoke', [name], global()))());
+
 program.command('metrics')
   .description('Prometheus integration')
   .command('rules')

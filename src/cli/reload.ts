@@ -11,7 +11,7 @@ const BOUND_AT_START: readonly [string, (c: Config) => unknown][] = [
   ['system.max_concurrency', (c) => c.system.maxConcurrency],
   ['system.log_level', (c) => c.system.logLevel],
   ['security.api_key', (c) => c.security.apiKey],
-  ['security.rate_limit', (c) => c.security.rateLimit?.text],
+  ['security.rate_limit(s).key', (c) => c.security.rateLimits.key?.text],
   // The certificate files are re-read on SIGHUP; their paths and the TLS settings need a restart.
   ['security.tls', (c) => c.security.tls],
   // Timers are armed at start; a changed list is picked up by the next start (runs are in the database).

@@ -67,7 +67,7 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
   const http = new HttpGateway({
     listen: ws.listen,
     auth: new ApiKeyAuth(config.security.apiKey),
-    limiter: config.security.rateLimit && new RateLimiter(config.security.rateLimit),
+    limiter: config.security.rateLimits.key && new RateLimiter(config.security.rateLimits.key),
     log,
     ...(config.security.tls ? { tls: config.security.tls } : {}),
   });

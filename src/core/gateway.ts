@@ -14,6 +14,7 @@ import type { Logger } from './log.ts';
 import { adminCommandOf } from './admin.ts';
 import type { MetricsSink } from './metrics-sink.ts';
 import type { Role, RoleMap } from './policy.ts';
+import { ChatLimits } from './ratelimit.ts';
 import { matchRoute } from './router.ts';
 import type { ActionResult, DeliveryReceipt, Identity, InboundMessage, OutboundMessage } from './types.ts';
 
@@ -42,9 +43,11 @@ export class Gateway {
   #accepting = true;
 
   readonly #metrics: MetricsSink | undefined;
+  #chatLimits: ChatLimits;
 
   constructor(deps: { config: Config; store: Store; executor: Executor; adapters: AdapterRegistry; log: Logger; metrics?: MetricsSink }) {
     this.#metrics = deps.metrics;
+    this.#chatLimits = new ChatLimits(deps.config.security.rateLimits);
     this.#config = deps.config;
     this.#store = deps.store;
     this.#executor = deps.executor;
@@ -58,6 +61,7 @@ export class Gateway {
    */
   reconfigure(config: Config): void {
     this.#config = config;
+    this.#chatLimits = new ChatLimits(config.security.rateLimits);
     this.#executor.reconfigure(config);
   }
 
@@ -172,25 +176,40 @@ export class Gateway {
     const history = () => this.#store.sessions.history(t.conversation, started, sessions.ttlMs, sessions.maxHistory);
     // Chat commands (/run, /approve, ...) come before the rules: a route cannot shadow them. The cheap
     // first-character test keeps ordinary messages off the parser.
-    const chatCommand = message.text.trimStart().startsWith('/') ? adminCommandOf(message.text) : null;
-    const route = chatCommand
-      ? { index: -1, match: null, action: chatCommand.command.name, source: 'built-in chat command' }
-      : matchRoute(this.#config.routes, { platform: message.platform, text: message.text, role: identity.role });
     // Fields for log lines of this turn; not a child logger: pino copies and redacts a child's bindings
     // when it is made, which costs more than the whole turn of a static reply.
     const where = { platform: message.platform, chat: message.chat.id, message_id: message.id };
     const log = this.#log;
+    // Per-user and per-chat limits for senders a platform vouches for (clients with an API key are
+    // limited per key at the HTTP door): one polite notice per window, then silence.
+    const limit = message.authority ? undefined : this.#chatLimits.take(message.platform, identity.id, message.chat.id, started);
+    let notice: ActionResult | undefined;
+    if (limit && !limit.ok) {
+      if (!limit.notify) {
+        await this.#store.write(() => this.#store.completeTurnWithoutReply(t.inboxId, Date.now()));
+        log.info(where, 'rate limited: not answered');
+        return { duplicate: false, route: null, result: null, delivery: 'none' };
+      }
+      const secs = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
+      notice = { status: 'denied', text: `You're sending messages faster than allowed here; please wait ${secs} s before the next one.`, reason: 'rate limit' };
+    }
+    const chatCommand = !notice && message.text.trimStart().startsWith('/') ? adminCommandOf(message.text) : null;
+    const route = notice
+      ? { index: -1, match: null, action: 'rate_limit', source: 'security.rate_limits' }
+      : chatCommand
+        ? { index: -1, match: null, action: chatCommand.command.name, source: 'built-in chat command' }
+        : matchRoute(this.#config.routes, { platform: message.platform, text: message.text, role: identity.role });
     if (!route) {
       await this.#store.write(() => this.#store.completeTurnWithoutReply(t.inboxId, Date.now()));
       log.info(where, 'no route matched and no default rule: not answered');
       return { duplicate: false, route: null, result: null, delivery: 'none' };
     }
     const adapter = this.#adapters.get(message.platform);
-    const typing = adapter?.startTyping?.(message);
+    const typing = notice ? undefined : adapter?.startTyping?.(message);
     // A caller that shows deltas itself (WebSocket, terminal) passes onDelta; otherwise the adapter may
     // stream a preview into the chat.
-    const stream = onDelta ? undefined : adapter?.startStream?.(message);
-    const result: ActionResult = await this.#executor
+    const stream = notice || onDelta ? undefined : adapter?.startStream?.(message);
+    const result: ActionResult = notice ?? await this.#executor
       .run(route.action, {
         message, identity, history, signal: this.#abort.signal, onDelta: onDelta ?? stream?.push.bind(stream),
         conversation: t.conversation, announce: this.#announce,

@@ -7,6 +7,7 @@ import { RoleMap, ROLES, type Role } from '../policy.ts';
 import type { Route } from '../types.ts';
 import { compileActions, DEFAULT_ROUTES, unknownActionWarnings } from './routes.ts';
 import { compileCommands } from './commands.ts';
+import { compileRateLimits } from './limits.ts';
 import { compileMetrics } from './metrics.ts';
 import { compileSchedules } from './schedules.ts';
 import { compileTls } from './tls.ts';
@@ -136,7 +137,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
     },
     security: {
       apiKey: sec.api_key || undefined,
-      rateLimit: sec.rate_limit ?? undefined,
+      rateLimits: compileRateLimits(sec),
       tls: compileTls(sec.tls, { dir: ctx.dir, home: ctx.home }),
       roles: roleMap(sec.roles),
       approvals: { ttlMs: sec.approvals?.ttl ?? DEFAULTS.approvalTtlMs, notify: sec.approvals?.notify ?? [] },

@@ -8,6 +8,7 @@ import { bool, duration, httpUrl, idList, intIn, needs, nonEmpty, numIn, obj, on
 import { EXPECTED_LISTEN, EXPECTED_RATE, parseListen, parseRate } from './units.ts';
 import { isRole, ROLES, type Role } from '../policy.ts';
 import { commandEntry } from './commands.ts';
+import { rateLimitsSection } from './limits.ts';
 import { metricsSection } from './metrics.ts';
 import { schedulesList } from './schedules.ts';
 import { tlsSection } from './tls.ts';
@@ -162,6 +163,7 @@ export const configSchema = obj({
   security: obj({
     api_key: text('a string (the key clients must send)').nullish(),
     rate_limit: val(EXPECTED_RATE, parseRate).nullish(),
+    rate_limits: rateLimitsSection.nullish(),
     roles: roles.nullish(),
     tls: tlsSection.nullish(),
     approvals: obj({

@@ -2,6 +2,7 @@
 // ms, rates as tokens per window), routes compiled. Everything else reads this, never raw YAML.
 import type { CommandSpec } from '../commands/types.ts';
 import type { RoleMap } from '../policy.ts';
+import type { RateLimits } from './limits.ts';
 import type { MetricsConfig } from './metrics.ts';
 import type { ScheduleSpec } from './schedules.ts';
 import type { TlsConfig } from './tls.ts';
@@ -96,7 +97,8 @@ export interface Config {
   };
   readonly security: {
     readonly apiKey: string | undefined;
-    readonly rateLimit: RateLimit | undefined;
+    /** Per API key (`rate_limits.key`, else the seed's `rate_limit`), per platform user, per chat. */
+    readonly rateLimits: RateLimits;
     /** TLS on the gateway listener (security.tls); undefined: plain HTTP (loopback or behind a proxy). */
     readonly tls: TlsConfig | undefined;
     /** Who has which role (security.roles); everyone else is a User. */

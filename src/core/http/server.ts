@@ -9,18 +9,27 @@ import type { TlsConfig } from '../config/tls.ts';
 import type { ListenAddress } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { RateLimiter } from '../ratelimit.ts';
+import type { Role } from '../policy.ts';
 import type { ApiKeyAuth } from './auth.ts';
+
+/** The API key a request came in with: its name and role (see InboundMessage.authority). */
+export interface Authority {
+  readonly principal: string;
+  readonly role: Role;
+}
 
 export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly url: URL;
-  /** Who the request authenticated as ("api_key", "anonymous"), for rate limits and logs. */
+  /** Who the request authenticated as (a key's name, "anonymous" without keys, "public"), for rate limits and logs. */
   readonly principal: string;
+  /** The key that let the request in; undefined when no key was needed (public routes, no keys configured). */
+  readonly authority: Authority | undefined;
 }
 
 export type RouteHandler = (ctx: RequestContext) => Promise<void> | void;
-export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, principal: string) => void;
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, principal: string, authority: Authority | undefined) => void;
 
 /** Thrown by handlers (and readJson) to answer with a JSON error body. */
 export class HttpError extends Error {
@@ -163,15 +172,15 @@ export class HttpGateway {
     this.server.closeAllConnections();
   }
 
-  #admit(req: IncomingMessage, r: Registered<unknown>): { principal: string } | HttpError {
-    if (!r.auth) return { principal: 'public' };
+  #admit(req: IncomingMessage, r: Registered<unknown>): { principal: string; authority: Authority | undefined } | HttpError {
+    if (!r.auth) return { principal: 'public', authority: undefined };
     const a = this.#auth.check(req);
     if (!a.ok) return new HttpError(401, a.error, { 'www-authenticate': 'Bearer' });
     if (r.limit) {
       const t = this.take(a.principal, req);
       if (!t.ok) return new HttpError(429, t.error, { 'retry-after': String(t.retryAfterSecs) });
     }
-    return { principal: a.principal };
+    return { principal: a.principal, authority: this.#auth.required ? { principal: a.principal, role: a.role } : undefined };
   }
 
   /** One unit of the per-key rate limit; without a key, callers are told apart by address. */
@@ -193,7 +202,7 @@ export class HttpGateway {
       }
       const admitted = this.#admit(req, route);
       if (admitted instanceof HttpError) throw admitted;
-      await route.handler({ req, res, url, principal: admitted.principal });
+      await route.handler({ req, res, url, principal: admitted.principal, authority: admitted.authority });
     } catch (err) {
       if (res.headersSent) {
         res.destroy();
@@ -219,6 +228,6 @@ export class HttpGateway {
     if (!up) return refuse(404, `no such endpoint: ${url.pathname}`);
     const admitted = this.#admit(req, up);
     if (admitted instanceof HttpError) return refuse(admitted.status, admitted.message, admitted.headers);
-    up.handler(req, socket, head, admitted.principal);
+    up.handler(req, socket, head, admitted.principal, admitted.authority);
   }
 }
