@@ -1,12 +1,15 @@
-// The audit chain, approvals, and migration 4 (outbox rebuilt with rows kept).
+// The audit chain (line format, hash definition, tampering found where it happened, redaction and
+// encryption before storing), approvals, and migration 4 (outbox rebuilt with rows kept).
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BetterSqlite3, nativeParts } from '../src/store/native.ts';
 import { migrations } from '../src/store/migrations.ts';
-import type { AuditEvent } from '../src/store/audit.ts';
+import { AuditLog, formatLine, GENESIS_HASH, lineHash, toLine, type AuditEvent } from '../src/store/audit.ts';
+import { dataCodec } from '../src/store/crypto.ts';
 import { Store } from '../src/store/store.ts';
 
 const event = (over: Partial<AuditEvent> = {}): AuditEvent => ({
@@ -14,32 +17,95 @@ const event = (over: Partial<AuditEvent> = {}): AuditEvent => ({
   input: 'disk_usage /var', output: 'ok', durationMs: 12, modelVersion: null, ...over,
 });
 
+/** Opens the database file behind a store's back, as someone tampering with it would. */
+function rawDb(path: string) {
+  const native = nativeParts();
+  return native.addon ? new BetterSqlite3(path, { nativeBinding: native.addon }) : new BetterSqlite3(path);
+}
+
+async function storeWith(n: number, at = 2000): Promise<{ path: string; store: Store }> {
+  const path = join(mkdtempSync(join(tmpdir(), 'clawdbot-audit-')), 'db.sqlite');
+  const store = Store.open(path);
+  for (let i = 1; i <= n; i++) await store.write(() => store.audit.append(event({ output: `out${i}` }), at + i));
+  return { path, store };
+}
+
 describe('audit log', () => {
   test('each record links to the one before it by hash', async () => {
     const store = Store.open(':memory:');
     for (let i = 0; i < 5; i++) await store.write(() => store.audit.append(event({ input: `n${i}` }), 1000 + i));
-    assert.equal(store.audit.verifyChain(), null);
+    assert.deepEqual(store.audit.walk(), { records: 5, firstId: 1, lastId: 5, broken: null });
     const rows = store.audit.tail({ limit: 10 });
     assert.deepEqual(rows.map((r) => r.id), [1, 2, 3, 4, 5]);
+    assert.equal(rows[0]!.prevHash, GENESIS_HASH);
     assert.equal(rows[1]!.prevHash, rows[0]!.hash);
     store.close();
   });
 
-  test('tampering is detected at the edited record', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'clawdbot-audit-'));
-    const path = join(dir, 'db.sqlite');
-    const store = Store.open(path);
-    return (async () => {
-      for (let i = 0; i < 4; i++) await store.write(() => store.audit.append(event({ output: `out${i}` }), 2000 + i));
-      store.close();
-      const native = nativeParts();
-      const raw = native.addon ? new BetterSqlite3(path, { nativeBinding: native.addon }) : new BetterSqlite3(path);
-      raw.prepare("UPDATE audit SET output = 'nothing to see' WHERE id = 3").run();
-      raw.close();
-      const again = Store.open(path);
-      assert.deepEqual(again.audit.verifyChain(), { brokenAt: 3, reason: 'its content does not match its hash' });
-      again.close();
-    })();
+  test('a line has exactly the seed fields plus id, role, decision, conversation and the chain; its hash is recomputable from the line alone', async () => {
+    const store = Store.open(':memory:');
+    await store.write(() => store.audit.append(event({ eventType: 'model_invocation', modelVersion: 'llama3.2', input: 'What\'s the server status?', output: 'All systems operational' }), 1672531200125));
+    const line = formatLine(toLine(store.audit.tail({ limit: 1 })[0]!));
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(parsed), [
+      'id', 'timestamp', 'event_type', 'user_id', 'platform', 'role', 'conversation', 'decision', 'input', 'output',
+      'duration_ms', 'model_version', 'prev_hash', 'hash',
+    ]);
+    assert.equal(parsed.timestamp, 1672531200.125, 'seconds, with the milliseconds as the fraction');
+    assert.equal(parsed.event_type, 'model_invocation');
+    assert.equal(parsed.duration_ms, 12);
+    // The definition, done by hand: drop the last member and hash the text that is left.
+    const m = /^(.*),"hash":"([0-9a-f]{64})"\}$/.exec(line)!;
+    assert.ok(m, line);
+    assert.equal(createHash('sha256').update(`${m[1]}}`).digest('hex'), m[2]);
+    assert.equal(m[2], parsed.hash);
+    store.close();
+  });
+
+  test('an edited row fails the walk at exactly that record', async () => {
+    const { path, store } = await storeWith(4);
+    store.close();
+    const raw = rawDb(path);
+    raw.prepare("UPDATE audit SET output = 'nothing to see' WHERE id = 3").run();
+    raw.close();
+    const again = Store.open(path);
+    assert.deepEqual(again.audit.walk(), { records: 2, firstId: 1, lastId: 2, broken: { brokenAt: 3, reason: 'its content does not match its hash' } });
+    assert.deepEqual(again.audit.verifyChain(), { brokenAt: 3, reason: 'its content does not match its hash' });
+    again.close();
+  });
+
+  test('a row edited with its hash recomputed breaks the link of the next one', async () => {
+    const { path, store } = await storeWith(4);
+    store.close();
+    const raw = rawDb(path);
+    const row = raw.prepare('SELECT * FROM audit WHERE id = 2').get() as Record<string, unknown>;
+    const forged = { ...toLine({
+      id: 2, timestamp: row.timestamp as number, eventType: row.event_type as string, userId: row.user_id as string, platform: row.platform as string,
+      role: row.role as string, conversation: row.conversation as string, decision: row.decision as 'allowed', input: row.input as string,
+      output: 'forged', durationMs: row.duration_ms as number, modelVersion: null, prevHash: row.prev_hash as string, hash: '',
+    }) };
+    raw.prepare("UPDATE audit SET output = 'forged', hash = ? WHERE id = 2").run(lineHash(forged));
+    raw.close();
+    const again = Store.open(path);
+    assert.deepEqual(again.audit.verifyChain(), { brokenAt: 3, reason: 'does not link to the record before it' });
+    again.close();
+  });
+
+  test('a deleted row is named as missing; so is a deleted first row', async () => {
+    const { path, store } = await storeWith(5);
+    store.close();
+    const raw = rawDb(path);
+    raw.prepare('DELETE FROM audit WHERE id = 3').run();
+    raw.close();
+    let again = Store.open(path);
+    assert.deepEqual(again.audit.verifyChain(), { brokenAt: 3, reason: 'missing: record 2 is followed by record 4' });
+    again.close();
+    const raw2 = rawDb(path);
+    raw2.prepare('DELETE FROM audit WHERE id = 1').run();
+    raw2.close();
+    again = Store.open(path);
+    assert.deepEqual(again.audit.verifyChain(), { brokenAt: 1, reason: 'missing: the chain starts at record 2' });
+    again.close();
   });
 
   test('filters by user, event and time; long fields are capped', async () => {
@@ -50,7 +116,52 @@ describe('audit log', () => {
     assert.deepEqual(store.audit.tail({ eventType: 'command_execution', limit: 10 }).map((r) => r.userId), ['alice']);
     assert.equal(store.audit.tail({ since: 15, limit: 10 }).length, 1);
     assert.ok(store.audit.tail({ limit: 1 })[0]!.input!.length <= 4001);
+    assert.equal(store.audit.verifyChain(), null);
     store.close();
+  });
+
+  test('credentials are cut out before storing, also with no config attached; a cap never leaves half a secret', async () => {
+    const store = Store.open(':memory:');
+    const slack = 'xoxb-1234567890-abcdefghijkl';
+    await store.write(() => store.audit.append(event({ input: `post with ${slack}`, output: 'Authorization: Bearer abc123def456ghi' }), 1));
+    let r = store.audit.tail({ limit: 1 })[0]!;
+    assert.equal(r.input, 'post with [redacted]');
+    assert.equal(r.output, 'Authorization: [redacted]');
+    store.audit.attach({ redact: (s) => s.replaceAll('hunter2-secret', '[redacted]'), sink: undefined });
+    const secret = 'hunter2-secret';
+    await store.write(() => store.audit.append(event({ input: `${'y'.repeat(3995)}${secret}` }), 2));
+    r = store.audit.tail({ limit: 1 })[0]!;
+    assert.ok(!r.input!.includes('hunt'), 'redacted before the cap cut it');
+    assert.ok(r.input!.endsWith('[reda…'), r.input!.slice(-20));
+    assert.equal(store.audit.verifyChain(), null);
+    store.close();
+  });
+
+  test('text that SQLite would change (a lone surrogate) is stored so that the chain still verifies', async () => {
+    const { path, store } = await storeWith(0);
+    await store.write(() => store.audit.append(event({ input: 'half an emoji \ud83d', durationMs: 12.6 }), 1));
+    store.close();
+    const again = Store.open(path);
+    assert.equal(again.audit.verifyChain(), null);
+    assert.equal(again.audit.tail({ limit: 1 })[0]!.durationMs, 13);
+    again.close();
+  });
+
+  test('with a data key, input and output are encrypted on disk; the chain is over the clear text', async () => {
+    const { path, store } = await storeWith(0);
+    store.close();
+    const raw = rawDb(path);
+    const codec = dataCodec(randomBytes(32));
+    const log = new AuditLog(raw, codec);
+    const r = raw.transaction(() => log.append(event({ input: 'the secret plan' }), 5))();
+    const stored = raw.prepare('SELECT input FROM audit WHERE id = ?').pluck().get(r.id) as string;
+    assert.ok(!stored.includes('secret plan'), stored);
+    assert.equal(log.tail({ limit: 1 })[0]!.input, 'the secret plan');
+    assert.equal(log.verifyChain(), null);
+    // A changed ciphertext no longer authenticates: that record is the broken one.
+    raw.prepare('UPDATE audit SET input = ? WHERE id = ?').run(`${stored.slice(0, -6)}AAAAA=`, r.id);
+    assert.equal(log.verifyChain()?.brokenAt, r.id);
+    raw.close();
   });
 });
 

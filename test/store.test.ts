@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openDb } from '../src/store/db.ts';
+import { openDb, readKeyState } from '../src/store/db.ts';
 import { Store } from '../src/store/store.ts';
 import type { InboundMessage } from '../src/core/types.ts';
 
@@ -24,6 +24,24 @@ describe('store', () => {
       const b = openDb(path);
       assert.equal(b.db.pragma('user_version', { simple: true }), v);
       b.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('without a data key, text is stored as written and the database records no key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clawdbot-db-'));
+    try {
+      const path = join(dir, 'x.db');
+      const s = Store.open(path);
+      await s.write(() => s.sessions.append('test:c1', [{ role: 'user', text: 'plain words', at: 1 }], 1, 60_000));
+      assert.equal(s.info.keyId, undefined);
+      s.close();
+      const raw = openDb(path);
+      assert.deepEqual(readKeyState(raw.db), { keyId: undefined, rotatingTo: undefined });
+      assert.equal(raw.codec, undefined);
+      assert.deepEqual(raw.db.prepare('SELECT text FROM messages').pluck().all(), ['plain words']);
+      raw.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -5,6 +5,7 @@ import { loadConfig } from '../core/config/load.ts';
 import { LOG_LEVELS } from '../core/config/schema.ts';
 import type { Config } from '../core/config/types.ts';
 import { createLogger, type Logger } from '../core/log.ts';
+import { RedactingStream, Redactor } from '../core/redact.ts';
 
 export interface GlobalOptions {
   readonly config?: string;
@@ -23,12 +24,23 @@ export function databasePath(config: Config): string {
   return join(config.system.dataDir, 'clawdbot.db');
 }
 
-export async function commandContext(opts: GlobalOptions, levelFloor?: 'warn'): Promise<{ config: Config; log: Logger }> {
+export interface CommandContext {
+  readonly config: Config;
+  readonly log: Logger;
+  /** Hides the config's secrets (and anything that looks like a credential) in logs, audit records and replies. */
+  readonly redactor: Redactor;
+  /** The log destination's redacting stream: `use()` a new redactor after a config reload. */
+  readonly redacting: RedactingStream | undefined;
+}
+
+export async function commandContext(opts: GlobalOptions, levelFloor?: 'warn'): Promise<CommandContext> {
   const config = loadConfig({ file: opts.config });
   const level = levelFloor && severity(config.system.logLevel) < severity(levelFloor) ? levelFloor : config.system.logLevel;
-  const log = await createLogger({ level });
+  const redactor = Redactor.fromConfig(config);
+  let redacting: RedactingStream | undefined;
+  const log = await createLogger({ level, wrap: (d) => (redacting = new RedactingStream(redactor, d)) });
   for (const w of config.warnings) log.warn(w);
-  return { config, log };
+  return { config, log, redactor, redacting };
 }
 
 const severity = (l: string) => (LOG_LEVELS as readonly string[]).indexOf(l);

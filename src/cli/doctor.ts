@@ -51,12 +51,15 @@ async function checkAll(config: Config, offline: boolean, add: (n: string, s: St
   } catch (err) {
     add('data folder', 'fail', `${config.system.dataDir}: ${(err as Error).message}`);
   }
+  let managedKeys = false;
   try {
-    const store = Store.open(databasePath(config));
-    const { sqliteVersion, vecVersion } = store.info;
+    const store = Store.open(databasePath(config), { key: config.security.encryptionKey });
+    const { sqliteVersion, vecVersion, keyId } = store.info;
     const pending = store.pendingTurns();
+    managedKeys = store.apiKeys.any();
     store.close();
-    add('database', 'ok', `SQLite ${sqliteVersion}, sqlite-vec ${vecVersion} loaded${pending ? `, ${pending} unfinished turn(s) will resume` : ''}`);
+    const encrypted = keyId ? `, text encrypted (key ${keyId})` : '';
+    add('database', 'ok', `SQLite ${sqliteVersion}, sqlite-vec ${vecVersion} loaded${encrypted}${pending ? `, ${pending} unfinished turn(s) will resume` : ''}`);
   } catch (err) {
     add('database', 'fail', `${databasePath(config)}: ${(err as Error).message}`);
   }
@@ -68,9 +71,9 @@ async function checkAll(config: Config, offline: boolean, add: (n: string, s: St
 
   const ws = config.adapters.websocket;
   try {
-    const warnings = checkExposure(config);
+    const warnings = checkExposure(config, managedKeys);
     for (const w of warnings) add('security', 'warn', w);
-    if (warnings.length === 0) add('security', 'ok', config.security.apiKey ? 'API key set' : `no API key; listening on loopback only (${ws.listen.host})`);
+    if (warnings.length === 0) add('security', 'ok', config.security.apiKey || managedKeys ? `API key required (${[config.security.apiKey ? 'security.api_key' : '', managedKeys ? 'keys made with clawdbot keys add' : ''].filter(Boolean).join(', ')})` : `no API key; listening on loopback only (${ws.listen.host})`);
   } catch (err) {
     add('security', 'fail', (err as Error).message);
   }

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { AdapterRegistry } from '../adapters/registry.ts';
 import { TerminalAdapter } from '../adapters/terminal.ts';
+import { attachAudit } from '../core/audit.ts';
 import { UsageError } from '../core/errors.ts';
 import { Executor } from '../core/executor.ts';
 import { Gateway } from '../core/gateway.ts';
@@ -18,13 +19,14 @@ export interface ExecOptions extends GlobalOptions {
 export async function runExec(words: string[], opts: ExecOptions): Promise<number> {
   const text = words.length === 1 && words[0] === '-' ? await readStdin() : words.join(' ');
   if (!text.trim()) throw new UsageError('exec: the message is empty (give it as arguments, or "-" to read stdin)');
-  const { config, log } = await commandContext(opts, 'warn');
-  const store = Store.open(databasePath(config));
+  const { config, log, redactor } = await commandContext(opts, 'warn');
+  const store = Store.open(databasePath(config), { key: config.security.encryptionKey, log });
+  attachAudit(store, config.audit, redactor);
   try {
     const terminal = new TerminalAdapter({ platform: opts.platform, out: process.stdout, stream: !opts.json });
     const adapters = new AdapterRegistry();
     adapters.add(terminal);
-    const gateway = new Gateway({ config, store, executor: new Executor({ config, store, log }), adapters, log });
+    const gateway = new Gateway({ config, store, executor: new Executor({ config, store, log }), adapters, log, redactor });
     const started = performance.now();
     const user = opts.user ?? loginName();
     const outcome = await gateway.receive(

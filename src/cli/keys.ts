@@ -6,7 +6,9 @@ import { UsageError } from '../core/errors.ts';
 import { ROLES, type Role } from '../core/policy.ts';
 import { ApiKeyError, ApiKeys, type ApiKeyInfo } from '../store/api-keys.ts';
 import { AuditLog, type AuditEvent } from '../store/audit.ts';
-import { openDb } from '../store/db.ts';
+import { attachAudit } from '../core/audit.ts';
+import { Redactor } from '../core/redact.ts';
+import { Store } from '../store/store.ts';
 import { commandContext, databasePath, loginName, type GlobalOptions } from './context.ts';
 
 export type KeysCommand = 'add' | 'list' | 'revoke';
@@ -80,18 +82,22 @@ interface KeyStore {
 // Store.write does), so a serve writing at the same time still builds one chain. openDb refuses an
 // encrypted database without its key, so nothing is written in clear next to encrypted rows.
 function openKeyStore(config: Config): KeyStore {
-  const opened = openDb(databasePath(config));
-  const keys = new ApiKeys(opened.db);
-  const audit = new AuditLog(opened.db);
+  // Through the Store: its data key, its audit file sink and its group commit, like every other writer.
+  const store = Store.open(databasePath(config), { key: config.security.encryptionKey });
+  attachAudit(store, config.audit, Redactor.fromConfig(config));
   const user = loginName();
   return {
-    keys,
-    change: async (fn) => opened.db.transaction(() => fn(keys, audit)).immediate(),
+    keys: store.apiKeys,
+    change: async (fn) => {
+      const r = await store.write(() => fn(store.apiKeys, store.audit));
+      await store.write(() => store.audit.mirror(store.audit.lastId())); // the audit file too, now
+      return r;
+    },
     event: (input) => ({
       eventType: 'key_change', userId: user, platform: 'cli', role: config.security.roles.roleOf('cli', user), conversation: null,
       decision: 'allowed', input, output: null, durationMs: null, modelVersion: null,
     }),
-    close: () => opened.close(),
+    close: () => store.close(),
   };
 }
 

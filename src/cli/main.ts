@@ -83,6 +83,27 @@ keys.command('revoke')
   .description('refuse a key from the next request on')
   .argument('<name>', 'the key name')
   .action((name: string) => run(async () => (await import('./keys.ts')).runKeys('revoke', [name], global()))());
+keys.command('rotate-data')
+  .description('re-encrypt stored messages, history and audit text with a new data key (old key: from the config); stop serve first')
+  .addOption(new Option('--new-key-env <var>', 'environment variable holding the new key (base64 or hex of 32 bytes)').conflicts('newKeyFile'))
+  .addOption(new Option('--new-key-file <file>', 'file holding the new key').conflicts('newKeyEnv'))
+  .action((opts) => run(async () => (await import('./rotate-data.ts')).runRotateData({ ...global(), ...opts }))());
+
+const audit = program.command('audit').description('read and check the audit trail (tamper-evident, hash-chained)');
+const runAuditCmd = (sub: 'tail' | 'search' | 'verify') => (opts: Record<string, unknown>) =>
+  run(async () => (await import('./audit.ts')).runAudit(sub, { ...global(), ...opts }))();
+audit.command('tail').description('print the newest audit records, oldest first')
+  .option('-n, --limit <count>', 'how many (default 20)').option('--json', 'JSON lines, as in the audit file')
+  .action(runAuditCmd('tail'));
+audit.command('search').description('find audit records')
+  .option('--user <id>', 'user id').option('--platform <id>', 'platform')
+  .option('--event <type>', 'model_invocation, command_execution, policy_denial, approval_request, admin_action, config_reload, workflow_run, key_change')
+  .option('--since <when>', 'a duration back from now (1h, 7d) or an ISO date')
+  .option('-n, --limit <count>', 'at most this many, the newest (default 100)').option('--json', 'JSON lines, as in the audit file')
+  .action(runAuditCmd('search'));
+audit.command('verify').description('check the hash chain in the database and the audit file; exit 1 naming the first broken record')
+  .option('--file <file>', 'check this copy of the audit file (and its .1, .2, … parts) instead of audit.file')
+  .action(runAuditCmd('verify'));
 
 program.command('metrics')
   .description('Prometheus integration')

@@ -3,6 +3,7 @@
 // the data folder, the API key) is compared and named when it changed, since it needs a restart.
 import { loadConfig } from '../core/config/load.ts';
 import type { Config } from '../core/config/types.ts';
+import { keyIdOf } from '../store/crypto.ts';
 
 /** Settings read once at start-up, by where they are written. */
 const BOUND_AT_START: readonly [string, (c: Config) => unknown][] = [
@@ -14,6 +15,7 @@ const BOUND_AT_START: readonly [string, (c: Config) => unknown][] = [
   ['security.rate_limit(s).key', (c) => c.security.rateLimits.key?.text],
   // The certificate files are re-read on SIGHUP; their paths and the TLS settings need a restart.
   ['security.tls', (c) => c.security.tls],
+  ['security.encryption_key', (c) => c.security.encryptionKey && keyIdOf(c.security.encryptionKey)],
   // Timers are armed at start; a changed list is picked up by the next start (runs are in the database).
   ['schedules', (c) => c.schedules],
   // The endpoint is registered at start.

@@ -1,5 +1,6 @@
 // `clawdbot serve`: the gateway. HTTP server (WebSocket chat, REST, health), the pipeline, recovery of
 // unfinished work, graceful shutdown on SIGTERM/SIGINT.
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { CATALOG, enabledPlatforms } from '../adapters/catalog.ts';
 import type { Adapter } from '../adapters/contract.ts';
@@ -13,6 +14,8 @@ import { Gateway } from '../core/gateway.ts';
 import { ApiKeyAuth } from '../core/http/auth.ts';
 import { registerHealth } from '../core/http/health.ts';
 import { HttpGateway } from '../core/http/server.ts';
+import { attachAudit } from '../core/audit.ts';
+import { registerAuditRoute } from '../core/http/audit-route.ts';
 import { RateLimiter } from '../core/ratelimit.ts';
 import { Store } from '../store/store.ts';
 import { commandContext, databasePath, startupMemoryTimer, type GlobalOptions } from './context.ts';
@@ -34,16 +37,17 @@ export function isLoopback(host: string): boolean {
   return host === '::1';
 }
 
-export function checkExposure(config: Config): string[] {
+/** `managedKeys`: keys made with `clawdbot keys add` exist (they lock the gateway like api_key does). */
+export function checkExposure(config: Config, managedKeys = false): string[] {
   const { host } = config.adapters.websocket.listen;
   const key = config.security.apiKey;
-  if (!isLoopback(host) && !key) {
+  if (!isLoopback(host) && !key && !managedKeys) {
     throw new ConfigError(`refusing to listen on ${host} without security.api_key: anyone on the network could use the assistant. Set an API key or listen on 127.0.0.1`, { path: 'adapters.websocket.listen' });
   }
   // WebSocket and REST clients name their own user. A role given to such a name is only as safe as the
   // key that lets the client in: without one, anyone who can reach the port could claim it.
   const claimable = (['Admin', 'Operator', 'Auditor'] as const).flatMap((r) => config.security.roles.members(r).filter((p) => SELF_NAMED.some((s) => p.startsWith(`${s}:`))));
-  if (!key && claimable.length > 0) {
+  if (!key && !managedKeys && claimable.length > 0) {
     throw new ConfigError(`security.roles gives ${claimable.join(', ')} a role, but WebSocket and REST clients name their own user: set security.api_key so only key holders can connect`, { path: 'security.roles' });
   }
   const warnings: string[] = [];
@@ -60,13 +64,30 @@ export function checkExposure(config: Config): string[] {
 export async function runServe(opts: GlobalOptions): Promise<number> {
   // process.hrtime, not performance.now(): the `performance` global loads perf_hooks (~0.5 MB resident).
   const t0 = process.hrtime.bigint();
-  const { config, log } = await commandContext(opts);
-  for (const w of checkExposure(config)) log.warn(w);
-  const store = Store.open(databasePath(config));
+  const { config, log, redactor: firstRedactor, redacting } = await commandContext(opts);
+  // Exposure first, before anything is created; keys made with `clawdbot keys add` (in an existing
+  // database) count as a key too.
+  const exposure = (() => {
+    try {
+      return checkExposure(config);
+    } catch (err) {
+      if (!existsSync(databasePath(config))) throw err;
+      return undefined;
+    }
+  })();
+  const store = Store.open(databasePath(config), { key: config.security.encryptionKey, log });
+  try {
+    for (const w of exposure ?? checkExposure(config, store.apiKeys.any())) log.warn(w);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  let redactor = firstRedactor;
+  attachAudit(store, config.audit, redactor);
   const ws = config.adapters.websocket;
   const http = new HttpGateway({
     listen: ws.listen,
-    auth: new ApiKeyAuth(config.security.apiKey),
+    auth: new ApiKeyAuth(config.security.apiKey, store.apiKeys),
     limiter: config.security.rateLimits.key && new RateLimiter(config.security.rateLimits.key),
     log,
     ...(config.security.tls ? { tls: config.security.tls } : {}),
@@ -78,7 +99,10 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
       const r = reloadConfig(current);
       current = r.config;
       for (const w of r.config.warnings) log.warn(w);
-      gateway.reconfigure(r.config);
+      redactor = redactor.withConfig(r.config);
+      redacting?.use(redactor);
+      attachAudit(store, r.config.audit, redactor);
+      gateway.reconfigure(r.config, redactor);
       log.info({ file: r.config.file }, r.summary);
       return r.summary;
     } catch (err) {
@@ -95,8 +119,10 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
   for (const entry of CATALOG) {
     if (entry.enabled(config)) for (const a of await entry.create({ config, http, log })) adapters.add(a);
   }
-  const gateway = new Gateway({ config, store, executor, adapters, log, ...(metrics ? { metrics } : {}) });
+  const gateway = new Gateway({ config, store, executor, adapters, log, redactor, ...(metrics ? { metrics } : {}) });
   registerHealth(http, { store, executor, adapters, gateway });
+  // Auditors and Admins read the trail over REST with their key (a caller without one counts as a User).
+  registerAuditRoute(http, { store, log, roleOf: (ctx) => ctx.authority?.role ?? 'User' });
   if (metrics) {
     metrics.setCollectors({ queueDepth: () => gateway.queued, adapters: () => adapters.all().map((a) => ({ platform: a.platform, connected: a.health().connected })) });
     (await import('../core/http/metrics-route.ts')).registerMetrics(http, metrics, config.metrics);

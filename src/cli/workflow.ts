@@ -2,6 +2,7 @@
 // (policy checks, audit, model bound) as in a chat, printing each step as it ends and then the reply.
 import { randomUUID } from 'node:crypto';
 import { runWorkflowEntry, mayRun } from '../core/actions/workflow.ts';
+import { attachAudit } from '../core/audit.ts';
 import { UsageError } from '../core/errors.ts';
 import { Executor } from '../core/executor.ts';
 import type { Turn } from '../core/turn.ts';
@@ -17,13 +18,14 @@ export interface WorkflowRunOptions extends GlobalOptions {
 }
 
 export async function runWorkflowCommand(name: string, opts: WorkflowRunOptions): Promise<number> {
-  const { config, log } = await commandContext(opts, 'warn');
+  const { config, log, redactor } = await commandContext(opts, 'warn');
   const spec = config.workflows.get(name);
   if (!spec) {
     const known = [...config.workflows.keys()];
     throw new UsageError(`workflow: no workflow "${name}" in ${config.file ?? 'the built-in defaults'}${known.length ? ` (defined: ${known.join(', ')})` : ''}`);
   }
-  const store = Store.open(databasePath(config));
+  const store = Store.open(databasePath(config), { key: config.security.encryptionKey, log });
+  attachAudit(store, config.audit, redactor);
   try {
     const executor = new Executor({ config, store, log });
     const user = opts.user ?? loginName();

@@ -15,6 +15,7 @@ import { adminCommandOf } from './admin.ts';
 import type { MetricsSink } from './metrics-sink.ts';
 import type { Role, RoleMap } from './policy.ts';
 import { ChatLimits } from './ratelimit.ts';
+import type { Redactor } from './redact.ts';
 import { matchRoute } from './router.ts';
 import type { ActionResult, DeliveryReceipt, Identity, InboundMessage, OutboundMessage } from './types.ts';
 
@@ -45,8 +46,12 @@ export class Gateway {
   readonly #metrics: MetricsSink | undefined;
   #chatLimits: ChatLimits;
 
-  constructor(deps: { config: Config; store: Store; executor: Executor; adapters: AdapterRegistry; log: Logger; metrics?: MetricsSink }) {
+  /** Secrets of the config (and credential look-alikes) never leave in a reply, nor sit in the outbox. */
+  #redactor: Pick<Redactor, 'redact'> | undefined;
+
+  constructor(deps: { config: Config; store: Store; executor: Executor; adapters: AdapterRegistry; log: Logger; metrics?: MetricsSink; redactor?: Pick<Redactor, 'redact'> }) {
     this.#metrics = deps.metrics;
+    this.#redactor = deps.redactor;
     this.#chatLimits = new ChatLimits(deps.config.security.rateLimits);
     this.#config = deps.config;
     this.#store = deps.store;
@@ -59,8 +64,9 @@ export class Gateway {
    * Takes a reloaded configuration: turns that start from now on route and run with it (a turn in
    * flight finishes with what it started with). Adapters keep running as they are.
    */
-  reconfigure(config: Config): void {
+  reconfigure(config: Config, redactor?: Pick<Redactor, 'redact'>): void {
     this.#config = config;
+    if (redactor) this.#redactor = redactor;
     this.#chatLimits = new ChatLimits(config.security.rateLimits);
     this.#executor.reconfigure(config);
   }
@@ -115,7 +121,8 @@ export class Gateway {
    * Queues a message that answers no turn (a scheduled report, an approval notice, a result for the
    * person who asked) in the durable outbox and tries to send it. Resolves once it is queued.
    */
-  async announce(m: OutboundMessage): Promise<void> {
+  async announce(message: OutboundMessage): Promise<void> {
+    const m = this.#redactor ? { ...message, text: this.#redactor.redact(message.text) } : message;
     const id = await this.#store.write(() => this.#store.queueMessage(m, Date.now()));
     void this.#deliver({ id, attempts: 0, partsSent: 0, ...m });
   }
@@ -229,11 +236,12 @@ export class Gateway {
     else if (log.isLevelEnabled('info')) log.info({ ...where, action: route.action, route: route.source, ms }, 'turn done');
 
     const now = Date.now();
+    const text = this.#redactor ? this.#redactor.redact(result.text) : result.text;
     const remember = result.status === 'ok'
-      ? [{ role: 'user' as const, text: message.text, at: message.sentAt }, { role: 'assistant' as const, text: result.text, at: now }]
+      ? [{ role: 'user' as const, text: message.text, at: message.sentAt }, { role: 'assistant' as const, text, at: now }]
       : [];
     const reply: OutboundMessage = {
-      platform: message.platform, chatId: message.chat.id, inReplyTo: message.id, text: result.text,
+      platform: message.platform, chatId: message.chat.id, inReplyTo: message.id, text,
       ...(message.threadId === undefined ? {} : { threadId: message.threadId }),
       ...(preview === undefined ? {} : { editOf: preview }),
     };

@@ -1,7 +1,9 @@
 // Commands marked `approve: true` wait here for an Admin. An id is short enough to type in a chat; a
 // request expires (then it can no longer be approved), and a decision is taken once: the UPDATE only
-// matches a pending, unexpired row, so two admins answering at once cannot both run it.
+// matches a pending, unexpired row, so two admins answering at once cannot both run it. The arguments
+// (which may hold what a user typed) go through the codec: encrypted when the database has a data key.
 import { randomInt } from 'node:crypto';
+import type { TextCodec } from './crypto.ts';
 import type { Db } from './db.ts';
 
 export interface ApprovalRequest {
@@ -29,8 +31,8 @@ interface RawRow {
   in_reply_to: string | null; status: Approval['status']; created_at: number; expires_at: number;
 }
 
-const toApproval = (r: RawRow): Approval => ({
-  id: r.id, command: r.command, args: JSON.parse(r.args) as Record<string, string>, requester: JSON.parse(r.requester) as Approval['requester'],
+const toApproval = (r: RawRow, codec: TextCodec): Approval => ({
+  id: r.id, command: r.command, args: JSON.parse(codec.decrypt(r.args)) as Record<string, string>, requester: JSON.parse(r.requester) as Approval['requester'],
   platform: r.platform, chatId: r.chat_id, threadId: r.thread_id ?? undefined, inReplyTo: r.in_reply_to ?? undefined,
   status: r.status, createdAt: r.created_at, expiresAt: r.expires_at,
 });
@@ -44,8 +46,10 @@ export class Approvals {
   readonly #decide;
   readonly #pending;
   readonly #expire;
+  readonly #codec: TextCodec;
 
-  constructor(db: Db) {
+  constructor(db: Db, codec: TextCodec) {
+    this.#codec = codec;
     this.#insert = db.prepare(
       `INSERT INTO approvals (id, command, args, requester, platform, chat_id, thread_id, in_reply_to, created_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
@@ -60,10 +64,11 @@ export class Approvals {
 
   /** Stores a request; returns its id. Must run inside a write transaction. */
   create(r: ApprovalRequest, now: number, ttlMs: number): Approval {
+    const args = this.#codec.encrypt(JSON.stringify(r.args));
     for (;;) {
       let id = '';
       for (let i = 0; i < 6; i++) id += ALPHABET[randomInt(ALPHABET.length)];
-      const res = this.#insert.run(id, r.command, JSON.stringify(r.args), JSON.stringify(r.requester), r.platform, r.chatId,
+      const res = this.#insert.run(id, r.command, args, JSON.stringify(r.requester), r.platform, r.chatId,
         r.threadId ?? null, r.inReplyTo ?? null, now, now + ttlMs);
       if (res.changes === 1) return { ...r, id, status: 'pending', createdAt: now, expiresAt: now + ttlMs };
     }
@@ -71,7 +76,7 @@ export class Approvals {
 
   get(id: string): Approval | undefined {
     const r = this.#get.get(id.trim().toLowerCase()) as RawRow | undefined;
-    return r && toApproval(r);
+    return r && toApproval(r, this.#codec);
   }
 
   /** Approves or denies a pending, unexpired request; false when it was not (any more) pending. */
@@ -80,7 +85,7 @@ export class Approvals {
   }
 
   pending(now: number): Approval[] {
-    return (this.#pending.all(now) as RawRow[]).map(toApproval);
+    return (this.#pending.all(now) as RawRow[]).map((r) => toApproval(r, this.#codec));
   }
 
   /** Marks requests past their time as expired; returns how many. */

@@ -1,4 +1,6 @@
-// The durable inbox: an inbound message is acknowledged once its row is committed here.
+// The durable inbox: an inbound message is acknowledged once its row is committed here. The payload
+// (the whole message) goes through the codec: encrypted when the database has a data key.
+import type { TextCodec } from './crypto.ts';
 import type { Db } from './db.ts';
 import type { InboundMessage } from '../core/types.ts';
 
@@ -14,8 +16,10 @@ export class Inbox {
   readonly #insert;
   readonly #pending;
   readonly #prune;
+  readonly #codec: TextCodec;
 
-  constructor(db: Db) {
+  constructor(db: Db, codec: TextCodec) {
+    this.#codec = codec;
     this.#insert = db.prepare(
       `INSERT INTO inbox (platform, message_id, conversation, payload, received_at)
        VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, message_id) DO NOTHING`,
@@ -26,7 +30,7 @@ export class Inbox {
 
   /** Records a message; a second delivery of the same (platform, id) is reported as a duplicate. */
   record(message: InboundMessage, conversation: string, now: number): RecordResult {
-    const r = this.#insert.run(message.platform, message.id, conversation, JSON.stringify(message), now);
+    const r = this.#insert.run(message.platform, message.id, conversation, this.#codec.encrypt(JSON.stringify(message)), now);
     return r.changes === 0 ? { duplicate: true } : { duplicate: false, inboxId: Number(r.lastInsertRowid) };
   }
 
@@ -35,7 +39,7 @@ export class Inbox {
     return (this.#pending.all() as { id: number; conversation: string; payload: string }[]).map((r) => ({
       inboxId: r.id,
       conversation: r.conversation,
-      message: JSON.parse(r.payload) as InboundMessage,
+      message: JSON.parse(this.#codec.decrypt(r.payload)) as InboundMessage,
     }));
   }
 

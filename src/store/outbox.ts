@@ -1,4 +1,6 @@
-// The durable outbox: a reply is committed here before it is sent and marked sent after.
+// The durable outbox: a reply is committed here before it is sent and marked sent after. The text goes
+// through the codec (encrypted when the database has a data key); where it goes stays clear.
+import type { TextCodec } from './crypto.ts';
 import type { Db } from './db.ts';
 import type { DeliveryReceipt, OutboundMessage } from '../core/types.ts';
 
@@ -11,8 +13,8 @@ export interface OutboxRow extends OutboundMessage {
 
 interface RawRow { id: number; platform: string; chat_id: string; in_reply_to: string | null; thread_id: string | null; edit_of: string | null; text: string; attempts: number; parts_sent: number }
 
-const toRow = (r: RawRow): OutboxRow => ({
-  id: r.id, platform: r.platform, chatId: r.chat_id, text: r.text, attempts: r.attempts, partsSent: r.parts_sent,
+const toRow = (r: RawRow, codec: TextCodec): OutboxRow => ({
+  id: r.id, platform: r.platform, chatId: r.chat_id, text: codec.decrypt(r.text), attempts: r.attempts, partsSent: r.parts_sent,
   ...(r.in_reply_to === null ? {} : { inReplyTo: r.in_reply_to }),
   ...(r.thread_id === null ? {} : { threadId: r.thread_id }),
   ...(r.edit_of === null ? {} : { editOf: r.edit_of }),
@@ -27,8 +29,10 @@ export class Outbox {
   readonly #dead;
   readonly #get;
   readonly #part;
+  readonly #codec: TextCodec;
 
-  constructor(db: Db) {
+  constructor(db: Db, codec: TextCodec) {
+    this.#codec = codec;
     this.#insert = db.prepare(
       `INSERT INTO outbox (inbox_id, platform, chat_id, in_reply_to, thread_id, edit_of, text, next_attempt_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -45,20 +49,20 @@ export class Outbox {
 
   /** Must run inside the transaction that finishes the turn (see Turns.complete); `inboxId` null for a message no turn asked for. */
   add(inboxId: number | null, m: OutboundMessage, now: number): number {
-    return Number(this.#insert.run(inboxId, m.platform, m.chatId, m.inReplyTo ?? null, m.threadId ?? null, m.editOf ?? null, m.text, now, now).lastInsertRowid);
+    return Number(this.#insert.run(inboxId, m.platform, m.chatId, m.inReplyTo ?? null, m.threadId ?? null, m.editOf ?? null, this.#codec.encrypt(m.text), now, now).lastInsertRowid);
   }
 
   get(id: number): OutboxRow | undefined {
     const r = this.#get.get(id) as RawRow | undefined;
-    return r && toRow(r);
+    return r && toRow(r, this.#codec);
   }
 
   due(now: number): OutboxRow[] {
-    return (this.#due.all(now) as RawRow[]).map(toRow);
+    return (this.#due.all(now) as RawRow[]).map((r) => toRow(r, this.#codec));
   }
 
   pendingFor(platform: string, chatId: string): OutboxRow[] {
-    return (this.#forChat.all(platform, chatId) as RawRow[]).map(toRow);
+    return (this.#forChat.all(platform, chatId) as RawRow[]).map((r) => toRow(r, this.#codec));
   }
 
   /** Records that the first `parts` platform messages of a reply were accepted. */

@@ -1,5 +1,7 @@
 // Conversation history. A conversation idle for longer than the TTL starts afresh (its old messages
-// stay until pruned but are no longer sent to the model).
+// stay until pruned but are no longer sent to the model). Message text goes through the codec
+// (encrypted when the database has a data key).
+import type { TextCodec } from './crypto.ts';
 import type { Db } from './db.ts';
 import type { HistoryEntry } from '../core/types.ts';
 
@@ -9,8 +11,10 @@ export class Sessions {
   readonly #history;
   readonly #append;
   readonly #recent;
+  readonly #codec: TextCodec;
 
-  constructor(db: Db) {
+  constructor(db: Db, codec: TextCodec) {
+    this.#codec = codec;
     this.#get = db.prepare(`SELECT started_at, updated_at FROM sessions WHERE conversation = ?`);
     this.#upsert = db.prepare(
       `INSERT INTO sessions (conversation, started_at, updated_at) VALUES (?, ?, ?)
@@ -36,7 +40,9 @@ export class Sessions {
   history(conversation: string, now: number, ttlMs: number, max: number): HistoryEntry[] {
     const s = this.#get.get(conversation) as { started_at: number; updated_at: number } | undefined;
     if (!s || now - s.updated_at > ttlMs || max <= 0) return [];
-    return (this.#history.all(conversation, s.started_at, max) as HistoryEntry[]).reverse();
+    const rows = this.#history.all(conversation, s.started_at, max) as { role: HistoryEntry['role']; text: string; at: number }[];
+    for (const r of rows) r.text = this.#codec.decrypt(r.text);
+    return rows.reverse();
   }
 
   /** Appends entries; must run inside the turn's transaction. Restarts the session when it expired. */
@@ -45,6 +51,6 @@ export class Sessions {
     const expired = !s || now - s.updated_at > ttlMs;
     const startedAt = expired ? Math.min(now, ...entries.map((e) => e.at)) : s.started_at;
     this.#upsert.run(conversation, startedAt, now);
-    for (const e of entries) this.#append.run(conversation, e.role, e.text, e.at);
+    for (const e of entries) this.#append.run(conversation, e.role, this.#codec.encrypt(e.text), e.at);
   }
 }

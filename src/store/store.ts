@@ -1,8 +1,10 @@
 // The store as the gateway sees it: inbox, outbox and sessions over one database, plus the one
 // transaction that finishes a turn.
 import type { Transaction } from 'better-sqlite3';
-import { openDb, type OpenedDb } from './db.ts';
+import { CLEAR_TEXT } from './crypto.ts';
+import { openDb, type OpenedDb, type OpenOptions } from './db.ts';
 import { Approvals } from './approvals.ts';
+import { ApiKeys } from './api-keys.ts';
 import { AuditLog } from './audit.ts';
 import { Inbox } from './inbox.ts';
 import { Outbox } from './outbox.ts';
@@ -32,6 +34,7 @@ export class Store {
   readonly audit: AuditLog;
   readonly approvals: Approvals;
   readonly schedules: ScheduleRuns;
+  readonly apiKeys: ApiKeys;
   readonly #opened: OpenedDb;
   readonly #complete: (c: TurnCompletion, now: number) => number;
   readonly #markDone;
@@ -43,12 +46,15 @@ export class Store {
   constructor(opened: OpenedDb) {
     this.#opened = opened;
     const { db } = opened;
-    this.inbox = new Inbox(db);
-    this.outbox = new Outbox(db);
-    this.sessions = new Sessions(db);
-    this.audit = new AuditLog(db);
-    this.approvals = new Approvals(db);
+    // Without a data key the codec stores text as it is: no cost on the hot path.
+    const codec = opened.codec ?? CLEAR_TEXT;
+    this.inbox = new Inbox(db, codec);
+    this.outbox = new Outbox(db, codec);
+    this.sessions = new Sessions(db, codec);
+    this.audit = new AuditLog(db, codec);
+    this.approvals = new Approvals(db, codec);
     this.schedules = new ScheduleRuns(db);
+    this.apiKeys = new ApiKeys(db);
     this.#ping = db.prepare('SELECT count(*) AS n FROM inbox WHERE status = \'pending\'');
     this.#markDone = db.prepare(`UPDATE inbox SET status = 'done', done_at = ? WHERE id = ?`);
     // One transaction: the reply is queued, the turn is marked done and the history grows together, so a
@@ -102,13 +108,18 @@ export class Store {
     ops.forEach((op, i) => (results[i]!.ok ? op.resolve(results[i]!.v) : op.reject(results[i]!.v)));
   }
 
-  static open(path: string): Store {
-    return new Store(openDb(path));
+  /**
+   * Opens the database at `path`. With `key` (security.encryption_key) the text columns are encrypted;
+   * an encrypted database is refused without its key (EncryptionError), see openDb.
+   */
+  static open(path: string, opts: OpenOptions = {}): Store {
+    return new Store(openDb(path, opts));
   }
 
-  get info(): { path: string; sqliteVersion: string; vecVersion: string } {
-    const { path, sqliteVersion, vecVersion } = this.#opened;
-    return { path, sqliteVersion, vecVersion };
+  /** `keyId`: the data key's fingerprint when the database is encrypted (for doctor and the start-up log). */
+  get info(): { path: string; sqliteVersion: string; vecVersion: string; keyId: string | undefined } {
+    const { path, sqliteVersion, vecVersion, codec } = this.#opened;
+    return { path, sqliteVersion, vecVersion, keyId: codec?.keyId };
   }
 
   /** A cheap query that proves the database answers; returns the number of unfinished turns. */

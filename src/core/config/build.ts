@@ -7,6 +7,8 @@ import { RoleMap, ROLES, type Role } from '../policy.ts';
 import type { Route } from '../types.ts';
 import { compileActions, DEFAULT_ROUTES, unknownActionWarnings } from './routes.ts';
 import { compileCommands } from './commands.ts';
+import { compileAudit } from './audit.ts';
+import { compileEncryption } from './encryption.ts';
 import { compileRateLimits } from './limits.ts';
 import { compileMetrics } from './metrics.ts';
 import { compileSchedules } from './schedules.ts';
@@ -138,6 +140,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
     security: {
       apiKey: sec.api_key || undefined,
       rateLimits: compileRateLimits(sec),
+      encryptionKey: compileEncryption(sec, ctx),
       tls: compileTls(sec.tls, { dir: ctx.dir, home: ctx.home }),
       roles: roleMap(sec.roles),
       approvals: { ttlMs: sec.approvals?.ttl ?? DEFAULTS.approvalTtlMs, notify: sec.approvals?.notify ?? [] },
@@ -193,6 +196,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
     workflows,
     schedules: compileSchedules(raw.schedules ?? [], { timezone }),
     metrics: compileMetrics(raw.metrics),
+    audit: compileAudit(raw.audit, { dir: ctx.dir, home: ctx.home }),
     warnings: [...(ctx.warnings ?? []), ...unknownActionWarnings(routes, new Set([...actions.keys(), ...commands.keys(), ...workflows.keys()]))],
     unsetEnv: [...(ctx.unsetEnv ?? [])],
   };

@@ -8,6 +8,8 @@ import { bool, duration, httpUrl, idList, intIn, needs, nonEmpty, numIn, obj, on
 import { EXPECTED_LISTEN, EXPECTED_RATE, parseListen, parseRate } from './units.ts';
 import { isRole, ROLES, type Role } from '../policy.ts';
 import { commandEntry } from './commands.ts';
+import { auditSection } from './audit.ts';
+import { encryptionSettings } from './encryption.ts';
 import { rateLimitsSection } from './limits.ts';
 import { metricsSection } from './metrics.ts';
 import { schedulesList } from './schedules.ts';
@@ -164,6 +166,7 @@ export const configSchema = obj({
     api_key: text('a string (the key clients must send)').nullish(),
     rate_limit: val(EXPECTED_RATE, parseRate).nullish(),
     rate_limits: rateLimitsSection.nullish(),
+    ...encryptionSettings,
     roles: roles.nullish(),
     tls: tlsSection.nullish(),
     approvals: obj({
@@ -202,6 +205,7 @@ export const configSchema = obj({
   workflows: record(entryName, workflowEntry).nullish(),
   schedules: schedulesList.nullish(),
   metrics: metricsSection.nullish(),
+  audit: auditSection.nullish(),
 });
 
 export type RawConfig = output<typeof configSchema>;

@@ -2,6 +2,7 @@
 // ms, rates as tokens per window), routes compiled. Everything else reads this, never raw YAML.
 import type { CommandSpec } from '../commands/types.ts';
 import type { RoleMap } from '../policy.ts';
+import type { AuditConfig } from './audit.ts';
 import type { RateLimits } from './limits.ts';
 import type { MetricsConfig } from './metrics.ts';
 import type { ScheduleSpec } from './schedules.ts';
@@ -99,6 +100,8 @@ export interface Config {
     readonly apiKey: string | undefined;
     /** Per API key (`rate_limits.key`, else the seed's `rate_limit`), per platform user, per chat. */
     readonly rateLimits: RateLimits;
+    /** The data key (security.encryption_key / encryption_key_file): text columns are stored encrypted. */
+    readonly encryptionKey: Buffer | undefined;
     /** TLS on the gateway listener (security.tls); undefined: plain HTTP (loopback or behind a proxy). */
     readonly tls: TlsConfig | undefined;
     /** Who has which role (security.roles); everyone else is a User. */
@@ -132,6 +135,8 @@ export interface Config {
   readonly workflows: ReadonlyMap<string, WorkflowSpec>;
   /** Cron triggers (`schedules:`). */
   readonly schedules: readonly ScheduleSpec[];
+  /** The audit trail's JSON-lines copy (`audit:`). */
+  readonly audit: AuditConfig;
   /** Prometheus endpoint and alert rules (`metrics:`). */
   readonly metrics: MetricsConfig;
   /** Non-fatal findings made while loading (typographic quotes stripped, placeholder key, ...). */
