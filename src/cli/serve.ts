@@ -14,7 +14,7 @@ import { Gateway } from '../core/gateway.ts';
 import { ApiKeyAuth } from '../core/http/auth.ts';
 import { registerHealth } from '../core/http/health.ts';
 import { HttpGateway } from '../core/http/server.ts';
-import { attachAudit } from '../core/audit.ts';
+import { attachAudit, auditEvent, writeAudit } from '../core/audit.ts';
 import { registerAuditRoute } from '../core/http/audit-route.ts';
 import { RateLimiter } from '../core/ratelimit.ts';
 import { Store } from '../store/store.ts';
@@ -182,7 +182,10 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
     // SIGHUP: the config file, and the TLS certificate files (new connections get the new certificate;
     // open ones are kept).
     const onHup = () => {
-      void reload();
+      // Recorded like the chat command's reload: who (the process owner, by signal) and what came of it.
+      void reload().then((summary) => writeAudit(store, log, auditEvent(
+        { platform: 'system', id: 'SIGHUP', role: 'Admin' }, null, { eventType: 'config_reload', decision: 'allowed', input: 'SIGHUP', output: summary },
+      )));
       http.reloadTls().then((c) => {
         if (c) log.info({ subject: c.subject, fingerprint: c.fingerprint256, validTo: c.validTo }, 'TLS certificate reloaded');
       }, (err: unknown) => log.error({ err: (err as Error).message }, 'TLS certificate reload failed; keeping the current certificate'));
