@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { runAudit, type AuditOptions, type AuditSubcommand } from '../src/cli/audit.ts';
+import { loginName } from '../src/cli/context.ts';
 import { AuditFile, parseLine } from '../src/core/audit-file.ts';
 import { AUDIT_DEFAULTS } from '../src/core/config/audit.ts';
 import { UsageError } from '../src/core/errors.ts';
@@ -48,7 +49,8 @@ describe('clawdbot audit', () => {
   let config: string;
 
   before(async () => {
-    config = s.write('clawdbot.yaml', `system:\n  data_dir: ${dataDir}\n  log_level: silent\n`);
+    // The login running the test reads the log as an Auditor (tail and search take the role).
+    config = s.write('clawdbot.yaml', `system:\n  data_dir: ${dataDir}\n  log_level: silent\nsecurity:\n  roles: { Auditor: ["cli:${loginName()}"] }\n`);
     const store = Store.open(dbPath);
     store.audit.attach({ redact: (t) => patternRedactor.redact(t), sink: new AuditFile({ file, maxSize: AUDIT_DEFAULTS.maxSize, keep: 5 }) });
     // Written the way writeAudit does: the record, then its copy to the file.
@@ -142,6 +144,22 @@ describe('clawdbot audit', () => {
     } finally {
       raw.prepare('UPDATE audit SET output = ? WHERE id = 2').run(original);
       raw.close();
+    }
+  });
+
+  // Last: it adds a record, which the tests above count.
+  test('reading records takes the Auditor role: a User login is refused (and audited); verify stays open', async () => {
+    const plain = s.write('user.yaml', `system:\n  data_dir: ${dataDir}\n  log_level: silent\n`);
+    const c = capture();
+    assert.equal(await runAudit('tail', { config: plain }, c.out), 1);
+    assert.equal(c.text(), '', 'nothing printed');
+    assert.equal(await runAudit('verify', { config: plain, file }, capture().out), 0);
+    const store = Store.open(dbPath);
+    try {
+      const last = store.audit.tail({ limit: 1 })[0]!;
+      assert.deepEqual([last.eventType, last.platform, last.userId, last.decision, last.input], ['policy_denial', 'cli', loginName(), 'denied', 'audit tail']);
+    } finally {
+      store.close();
     }
   });
 });

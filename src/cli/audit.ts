@@ -2,13 +2,16 @@
 // database (one line per record, or --json: the audit file's lines); verify walks the chain in the
 // database and in the JSON-lines file (the configured one with its rotated parts, or --file F) and names
 // the first broken record. The database and the file are readable only by the account that runs
-// clawdbot (0700 folder, 0600 files): that, not a role, is what guards this local command.
+// clawdbot (0700 folder, 0600 files); on top of that, reading records (tail, search) takes the Auditor
+// role (or Admin) like every other path: the login name counts as "cli:NAME" in security.roles.
+// verify shows no record's content and is open to whoever can read the files.
 import { fileParts, verifyFile, type FileReport } from '../core/audit-file.ts';
-import { auditFilter, type AuditQuery } from '../core/audit.ts';
+import { auditEvent, auditFilter, writeAudit, type AuditQuery } from '../core/audit.ts';
+import { authorize } from '../core/policy.ts';
 import { UsageError } from '../core/errors.ts';
 import { formatLine, toLine, type AuditRecord, type ChainReport } from '../store/audit.ts';
 import { Store } from '../store/store.ts';
-import { commandContext, databasePath, type GlobalOptions } from './context.ts';
+import { commandContext, databasePath, loginName, type GlobalOptions } from './context.ts';
 
 export type AuditSubcommand = 'tail' | 'search' | 'verify';
 
@@ -23,10 +26,18 @@ const DEFAULT_LIMIT = { tail: 20, search: 100 } as const;
 const TEXT_PREVIEW = 60;
 
 export async function runAudit(sub: AuditSubcommand, opts: AuditOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const { config } = await commandContext(opts, 'warn');
+  const { config, log } = await commandContext(opts, 'warn');
   const store = Store.open(databasePath(config), { key: config.security.encryptionKey });
   try {
     if (sub === 'verify') return verify(store, opts.file ?? config.audit.file, opts.file !== undefined, out);
+    const user = loginName();
+    const who = { platform: 'cli', id: user, role: config.security.roles.roleOf('cli', user) };
+    const d = authorize(who, ['Auditor'], 'reading the audit log');
+    if (!d.allowed) {
+      await writeAudit(store, log, auditEvent(who, null, { eventType: 'policy_denial', decision: 'denied', input: `audit ${sub}`, output: d.reason }));
+      process.stderr.write(`clawdbot: ${d.userText} Add "cli:${user}" under security.roles.Auditor (or Admin).\n`);
+      return 1;
+    }
     // tail shows the newest records; search narrows them. Both print oldest first.
     const q: AuditQuery = sub === 'tail' ? { limit: opts.limit } : opts;
     const filter = auditFilter(q, DEFAULT_LIMIT[sub], Date.now());
