@@ -82,5 +82,10 @@ export interface Adapter {
   startStream?(message: InboundMessage): ReplyStream | undefined;
   /** Shows the platform's typing signal for this message until stop(); optional. Never throws. */
   startTyping?(message: InboundMessage): Typing;
+  /**
+   * The bytes of an attachment (`Attachment.ref`), reading no further than `maxBytes` (AdapterError
+   * 'rejected' past it). Platforms without files leave it out.
+   */
+  download?(ref: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer>;
   health(): AdapterHealth;
 }

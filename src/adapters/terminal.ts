@@ -1,7 +1,9 @@
 // The terminal as a platform, for `clawdbot exec`: the reply streams to stdout as the model writes it.
 // It registers under whatever platform id exec plays (default "cli"), so routing sees that platform.
+import { createReadStream } from 'node:fs';
 import type { DeliveryReceipt, OutboundMessage } from '../core/types.ts';
 import type { Adapter, AdapterHealth } from './contract.ts';
+import { readCapped } from './download.ts';
 
 export class TerminalAdapter implements Adapter {
   readonly platform: string;
@@ -34,6 +36,11 @@ export class TerminalAdapter implements Adapter {
       this.#out.write(rest.endsWith('\n') ? rest : `${rest}\n`);
     }
     return { platformMessageIds: [], sentAt: Date.now() };
+  }
+
+  /** `exec --attach FILE`: the ref is the file's path; read no further than the cap. */
+  async download(ref: string, maxBytes: number): Promise<Buffer> {
+    return readCapped(this.platform, createReadStream(ref), maxBytes);
   }
 
   health(): AdapterHealth {

@@ -1,15 +1,20 @@
 // `clawdbot exec "message"`: one message through the same gateway as serve; the reply goes to stdout.
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { AdapterRegistry } from '../adapters/registry.ts';
 import { TerminalAdapter } from '../adapters/terminal.ts';
 import { attachAudit } from '../core/audit.ts';
 import { UsageError } from '../core/errors.ts';
+import type { Attachment } from '../core/types.ts';
 import { Executor } from '../core/executor.ts';
 import { Gateway } from '../core/gateway.ts';
 import { Store } from '../store/store.ts';
 import { commandContext, databasePath, loginName, type GlobalOptions } from './context.ts';
 
 export interface ExecOptions extends GlobalOptions {
+  /** A file sent with the message (an image or a document for media_processors). */
+  readonly attach?: string;
   readonly platform: string;
   readonly user?: string;
   readonly chat: string;
@@ -30,7 +35,7 @@ export async function runExec(words: string[], opts: ExecOptions): Promise<numbe
     const started = performance.now();
     const user = opts.user ?? loginName();
     const outcome = await gateway.receive(
-      { platform: opts.platform, id: randomUUID(), chat: { id: opts.chat, type: 'dm' }, sender: { id: user }, text, sentAt: Date.now(), attachments: [] },
+      { platform: opts.platform, id: randomUUID(), chat: { id: opts.chat, type: 'dm' }, sender: { id: user }, text, sentAt: Date.now(), attachments: attachmentsOf(opts.attach) },
       terminal.delta,
     );
     if (outcome.duplicate) throw new Error('unexpected duplicate');
@@ -63,4 +68,13 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+/** `--attach FILE`: what kind it is, only the bytes will tell (media_processors reads them). */
+function attachmentsOf(file: string | undefined): Attachment[] {
+  if (!file) return [];
+  const path = resolve(file);
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st?.isFile()) throw new UsageError(`exec: --attach ${file}: no such file`);
+  return [{ kind: 'file', ref: path, name: basename(path), mime: undefined, size: st.size }];
 }

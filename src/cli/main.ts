@@ -35,6 +35,7 @@ program.command('exec')
   .option('--user <id>', 'sender id (default: your login name)')
   .option('--chat <id>', 'chat id (the conversation whose history is used)', 'terminal')
   .option('--json', 'print a JSON result instead of streaming the text')
+  .option('--attach <file>', 'send a file with the message (an image or a PDF/DOCX for media_processors)')
   .action((words: string[], opts) => run(async () => (await import('./exec.ts')).runExec(words, { ...global(), ...opts }))());
 
 program.command('doctor')

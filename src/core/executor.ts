@@ -178,6 +178,8 @@ export class Executor {
     switch (action.kind) {
       case 'reply':
         return runReply(() => this.render(action.name, action.template, vars()));
+      case 'media':
+        return (await import('./actions/media.ts')).runMedia(this, turn);
       case 'help':
         return (await import('./actions/help.ts')).runHelp(turn.identity, this.catalogue, this.config.system.name);
       case 'llm': {

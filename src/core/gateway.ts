@@ -7,6 +7,7 @@ import type { AdapterRegistry } from '../adapters/registry.ts';
 import type { Store } from '../store/store.ts';
 import type { PendingTurn } from '../store/inbox.ts';
 import type { OutboxRow } from '../store/outbox.ts';
+import type { MediaConfig } from './config/media.ts';
 import type { Config } from './config/types.ts';
 import { AdapterError, ExecError } from './errors.ts';
 import type { Executor } from './executor.ts';
@@ -201,11 +202,15 @@ export class Gateway {
       notice = { status: 'denied', text: `You're sending messages faster than allowed here; please wait ${secs} s before the next one.`, reason: 'rate limit' };
     }
     const chatCommand = !notice && message.text.trimStart().startsWith('/') ? adminCommandOf(message.text) : null;
+    // A message with an image or a document goes to its media processor's handler (media_processors).
+    const media = notice || chatCommand ? undefined : mediaHandler(message, this.#config.media);
     const route = notice
       ? { index: -1, match: null, action: 'rate_limit', source: 'security.rate_limits' }
       : chatCommand
         ? { index: -1, match: null, action: chatCommand.command.name, source: 'built-in chat command' }
-        : matchRoute(this.#config.routes, { platform: message.platform, text: message.text, role: identity.role });
+        : media
+          ? { index: -1, match: null, action: media.handler, source: media.source }
+          : matchRoute(this.#config.routes, { platform: message.platform, text: message.text, role: identity.role });
     if (!route) {
       await this.#store.write(() => this.#store.completeTurnWithoutReply(t.inboxId, Date.now()));
       log.info(where, 'no route matched and no default rule: not answered');
@@ -220,6 +225,7 @@ export class Gateway {
       .run(route.action, {
         message, identity, history, signal: this.#abort.signal, onDelta: onDelta ?? stream?.push.bind(stream),
         conversation: t.conversation, announce: this.#announce,
+        ...(adapter?.download ? { download: adapter.download.bind(adapter) } : {}),
       })
       .catch((err: unknown) => ({ status: 'failed', text: 'Something went wrong while answering.', error: err as Error }) as const)
       .finally(() => typing?.stop());
@@ -296,6 +302,14 @@ export class Gateway {
     this.#log.warn({ ...where, err: e.message, retryInMs: wait }, 'reply not delivered yet; will retry');
     return 'queued';
   }
+}
+
+/** The handler for a message's first attachment: images to image_analysis, documents (and files whose type only the bytes can tell) to document_processing. */
+function mediaHandler(m: InboundMessage, media: MediaConfig): { handler: string; source: string } | undefined {
+  const kind = m.attachments[0]?.kind;
+  if (kind === 'image' && media.image.enabled) return { handler: media.image.handler, source: 'media_processors.image_analysis' };
+  if ((kind === 'document' || kind === 'file') && media.document.enabled) return { handler: media.document.handler, source: 'media_processors.document_processing' };
+  return undefined;
 }
 
 /** The sender's role: security.roles, bounded by the API key a self-naming client came in with (see InboundMessage.authority). */

@@ -19,6 +19,8 @@ export interface Turn {
    * request for the admins, an approved command's result for its requester).
    */
   readonly announce: (m: OutboundMessage) => Promise<void>;
+  /** The bytes of an attachment of this message, when its platform passes files on (see Adapter.download). */
+  readonly download?: (ref: string, maxBytes: number, signal?: AbortSignal) => Promise<Buffer>;
 }
 
 // Building an Intl.DateTimeFormat costs ~50 µs; a static reply would spend most of its time there.

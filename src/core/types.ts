@@ -103,7 +103,9 @@ export type Action =
       readonly maxToolRounds: number;
     }
   /** Lists what the sender may use here (commands with their arguments, workflows, admin commands). */
-  | { readonly kind: 'help'; readonly name: string; readonly role: readonly Role[] };
+  | { readonly kind: 'help'; readonly name: string; readonly role: readonly Role[] }
+  /** Answers about the image or document sent with the message (media_processors). */
+  | { readonly kind: 'media'; readonly name: string; readonly role: readonly Role[] };
 
 /**
  * The outcome of running an action for one turn. A failure is a value with a short text for the user;

@@ -10,6 +10,7 @@ import { compileCommands } from './commands.ts';
 import { compileAudit } from './audit.ts';
 import { compileEncryption } from './encryption.ts';
 import { compileRateLimits } from './limits.ts';
+import { compileMedia } from './media.ts';
 import { compileMetrics } from './metrics.ts';
 import { compileSchedules } from './schedules.ts';
 import { compileTls } from './tls.ts';
@@ -127,6 +128,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
   const commands = compileCommands(raw.commands, { dir: ctx.dir, home: ctx.home });
   const workflows = compileWorkflows(raw.workflows);
   const timezone = sys.timezone ?? systemTimezone(ctx.env);
+  const model = md.model ?? defaultModelName(provider, endpoint);
   const routes = ctx.routes ?? DEFAULT_ROUTES;
   return {
     file: ctx.file,
@@ -149,7 +151,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
       default: {
         provider,
         endpoint,
-        model: md.model ?? defaultModelName(provider, endpoint),
+        model,
         apiKey: md.api_key || undefined,
         maxTokens,
         temperature,
@@ -197,6 +199,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
     schedules: compileSchedules(raw.schedules ?? [], { timezone }),
     metrics: compileMetrics(raw.metrics),
     audit: compileAudit(raw.audit, { dir: ctx.dir, home: ctx.home }),
+    media: compileMedia(raw.media_processors, { defaultModel: model }),
     warnings: [...(ctx.warnings ?? []), ...unknownActionWarnings(routes, new Set([...actions.keys(), ...commands.keys(), ...workflows.keys()]))],
     unsetEnv: [...(ctx.unsetEnv ?? [])],
   };

@@ -8,9 +8,8 @@ export const WELCOME_ACTION = 'send_welcome_message';
 export const LLM_ACTION = 'process_with_llm';
 /** The seed's routing.yaml points `!help` here; a workflow of this name in config replaces it. */
 export const HELP_ACTION = 'trigger_help_workflow';
-/** The seed's media handlers (media_processors.*.handler); their processors come with media support. */
+/** The seed's media handlers (media_processors.*.handler): a workflow of the same name replaces one. */
 export const MEDIA_ACTIONS = ['image_analysis_workflow', 'document_extraction_workflow'] as const;
-const MEDIA_TEXT = "I can't read images or documents here yet; please send the question as text.";
 const EVERYONE: readonly Role[] = ['User'];
 const DEFAULT_TOOL_ROUNDS = 4;
 
@@ -29,7 +28,7 @@ export function builtinActions(d: ActionDefaults): Map<string, Action> {
     [WELCOME_ACTION, { kind: 'reply', name: WELCOME_ACTION, role: EVERYONE, template: WELCOME_TEXT }],
     [LLM_ACTION, { kind: 'llm', name: LLM_ACTION, role: EVERYONE, system: DEFAULT_SYSTEM_PROMPT, ...d, tools: [], maxToolRounds: DEFAULT_TOOL_ROUNDS }],
     [HELP_ACTION, { kind: 'help', name: HELP_ACTION, role: EVERYONE }],
-    ...MEDIA_ACTIONS.map((name): [string, Action] => [name, { kind: 'reply', name, role: EVERYONE, template: MEDIA_TEXT }]),
+    ...MEDIA_ACTIONS.map((name): [string, Action] => [name, { kind: 'media', name, role: EVERYONE }]),
   ]);
 }
 

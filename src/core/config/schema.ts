@@ -11,6 +11,7 @@ import { commandEntry } from './commands.ts';
 import { auditSection } from './audit.ts';
 import { encryptionSettings } from './encryption.ts';
 import { rateLimitsSection } from './limits.ts';
+import { mediaSection } from './media.ts';
 import { metricsSection } from './metrics.ts';
 import { schedulesList } from './schedules.ts';
 import { tlsSection } from './tls.ts';
@@ -206,6 +207,7 @@ export const configSchema = obj({
   schedules: schedulesList.nullish(),
   metrics: metricsSection.nullish(),
   audit: auditSection.nullish(),
+  media_processors: mediaSection.nullish(),
 });
 
 export type RawConfig = output<typeof configSchema>;

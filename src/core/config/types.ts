@@ -4,6 +4,7 @@ import type { CommandSpec } from '../commands/types.ts';
 import type { RoleMap } from '../policy.ts';
 import type { AuditConfig } from './audit.ts';
 import type { RateLimits } from './limits.ts';
+import type { MediaConfig } from './media.ts';
 import type { MetricsConfig } from './metrics.ts';
 import type { ScheduleSpec } from './schedules.ts';
 import type { TlsConfig } from './tls.ts';
@@ -135,6 +136,8 @@ export interface Config {
   readonly workflows: ReadonlyMap<string, WorkflowSpec>;
   /** Cron triggers (`schedules:`). */
   readonly schedules: readonly ScheduleSpec[];
+  /** Images and documents sent with a message (`media_processors:`, the seed's section 4.2). */
+  readonly media: MediaConfig;
   /** The audit trail's JSON-lines copy (`audit:`). */
   readonly audit: AuditConfig;
   /** Prometheus endpoint and alert rules (`metrics:`). */

@@ -12,7 +12,7 @@ function wireMessage(m: ChatMessage): Message {
   if ('toolCalls' in m) {
     return { role: 'assistant', content: m.content, tool_calls: m.toolCalls.map((c) => ({ function: { name: c.name, arguments: { ...c.arguments } } })) };
   }
-  return { role: m.role, content: m.content };
+  return m.images?.length ? { role: m.role, content: m.content, images: [...m.images] } : { role: m.role, content: m.content };
 }
 
 function wireTool(t: ToolSpec): Tool {
@@ -45,7 +45,7 @@ export class OllamaClient implements ModelClient {
 
   async chat(req: ChatRequest): Promise<ChatResult> {
     const { signal, timedOut } = deadline(this.#timeoutMs, req.signal);
-    const model = this.#model || (await this.#firstModel(signal));
+    const model = req.model || this.#model || (await this.#firstModel(signal));
     try {
       const stream = await this.#client(signal).chat({
         model,

@@ -7,6 +7,7 @@ import { deadline, toModelError } from './errors.ts';
 import { sseData } from './sse.ts';
 import { localCallId, readArguments } from './tools.ts';
 import type { ChatMessage, ChatRequest, ChatResult, ModelClient, ToolCall } from './types.ts';
+import { detectType } from '../media/detect.ts';
 
 interface ToolCallDelta {
   index?: number;
@@ -30,8 +31,18 @@ function wireMessage(m: ChatMessage): Record<string, unknown> {
       tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } })),
     };
   }
+  // Images become content parts with data: URLs (the chat-completions vision format).
+  if (m.images?.length) {
+    return { role: m.role, content: [{ type: 'text', text: m.content }, ...m.images.map((b64) => ({ type: 'image_url', image_url: { url: `data:${imageMime(b64)};base64,${b64}` } }))] };
+  }
   // Exactly {role, content}: a plain turn's body stays as small as before tools existed.
   return { role: m.role, content: m.content };
+}
+
+/** The MIME type of a base64 image, from its first bytes. */
+function imageMime(b64: string): string {
+  const t = detectType(Buffer.from(b64.slice(0, 24), 'base64'));
+  return t === 'jpg' ? 'image/jpeg' : t === 'png' || t === 'webp' || t === 'gif' ? `image/${t}` : 'application/octet-stream';
 }
 
 /** Puts streamed tool-call pieces together. */
@@ -84,7 +95,7 @@ export class OpenAIClient implements ModelClient {
 
   async chat(req: ChatRequest): Promise<ChatResult> {
     const { signal, timedOut } = deadline(this.#timeoutMs, req.signal);
-    const model = this.#model || (await this.#firstModel(signal));
+    const model = req.model || this.#model || (await this.#firstModel(signal));
     try {
       const res = await request(`${this.endpoint}/chat/completions`, {
         method: 'POST',

@@ -6,6 +6,8 @@
 export interface TextMessage {
   readonly role: 'system' | 'user' | 'assistant';
   readonly content: string;
+  /** Images for a vision model (a user message), raw base64 without a data: prefix. */
+  readonly images?: readonly string[];
 }
 
 /** An assistant turn that asked for tools; sent back so the model sees its own calls next round. */
@@ -55,6 +57,8 @@ export interface ToolCall {
 
 export interface ChatRequest {
   readonly messages: readonly ChatMessage[];
+  /** Another model than the configured one for this request (e.g. the vision model). */
+  readonly model?: string;
   readonly maxTokens: number;
   readonly temperature: number;
   /** Tools the model may call. Absent or empty: the request carries no tools field at all. */

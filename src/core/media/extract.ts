@@ -1,0 +1,58 @@
+// Text out of a PDF (unpdf: pdf.js without a worker) or a DOCX (mammoth), in memory only: nothing is
+// written to disk and nothing is kept after the call. Both libraries are imported on first use, so a
+// process that never receives a document never loads (or compiles) them.
+import type { DocumentType } from '../config/media.ts';
+import { MediaError } from './errors.ts';
+
+export interface ExtractedText {
+  readonly text: string;
+  /** Pages of a PDF; a DOCX has no fixed pages. */
+  readonly pages?: number;
+}
+
+export async function extractText(bytes: Uint8Array, type: DocumentType): Promise<ExtractedText> {
+  if (bytes.length === 0) throw new MediaError('empty', 'zero-byte file');
+  const out = type === 'pdf' ? await pdfText(bytes) : await docxText(bytes);
+  // Whitespace-only text is what a scanned PDF (images, no text layer) gives: nothing to answer from.
+  if (out.text.trim() === '') throw new MediaError('empty', `${type} has no text layer`);
+  return out;
+}
+
+async function pdfText(bytes: Uint8Array): Promise<ExtractedText> {
+  const { getDocumentProxy, extractText: pdfExtract } = await import('unpdf');
+  let doc;
+  try {
+    // A copy: pdf.js may take over (detach) the buffer it is given, and the caller's bytes stay theirs.
+    // verbosity 0: pdf.js would print font warnings to stdout, which `clawdbot exec` uses for the reply.
+    doc = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
+  } catch (err) {
+    throw pdfError(err);
+  }
+  try {
+    const { totalPages, text } = await pdfExtract(doc, { mergePages: false });
+    return { text: text.map((t) => t.trim()).filter((t) => t !== '').join('\n\n'), pages: totalPages };
+  } catch (err) {
+    throw pdfError(err);
+  } finally {
+    // Frees pdf.js' parsed objects and caches: nothing of the file outlives the call.
+    await doc.loadingTask.destroy();
+  }
+}
+
+/** pdf.js errors are plain objects with a `name` (its classes are not exported by unpdf's main entry). */
+function pdfError(err: unknown): MediaError {
+  const name = (err as { name?: unknown } | null)?.name;
+  const detail = (err as Error | null)?.message ?? String(err);
+  if (name === 'PasswordException') return new MediaError('encrypted', `pdf needs a password: ${detail}`, { cause: err });
+  return new MediaError('corrupt', `pdf could not be read: ${detail}`, { cause: err });
+}
+
+async function docxText(bytes: Uint8Array): Promise<ExtractedText> {
+  const { default: mammoth } = await import('mammoth');
+  try {
+    const { value } = await mammoth.extractRawText({ buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
+    return { text: value.replace(/\n{3,}/g, '\n\n').trim() };
+  } catch (err) {
+    throw new MediaError('corrupt', `docx could not be read: ${(err as Error).message}`, { cause: err });
+  }
+}
