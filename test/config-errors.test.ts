@@ -45,7 +45,7 @@ describe('config errors', () => {
     assert.match(problems('t.yaml', 'system:\n  nmae: x\n')[0]!, /^t\.yaml:2:3: system\.nmae: unknown key, did you mean `name`\?/);
     assert.match(problems('p.yaml', 'sys:\n  name: x\n')[0]!, /^p\.yaml:1:1: sys: unknown key, did you mean `system`\?/, 'a prefix is a hint too');
     const far = problems('f.yaml', 'telemetry: on\n')[0]!;
-    assert.match(far, /^f\.yaml:1:1: telemetry: unknown key \(expected one of: system, security, models, adapters, sessions, routes, routes_file, actions, commands, workflows, schedules, metrics, audit, media_processors\)$/);
+    assert.match(far, /^f\.yaml:1:1: telemetry: unknown key \(expected one of: system, security, models, adapters, sessions, routes, routes_file, actions, commands, workflows, schedules, metrics, audit, media_processors, memory\)$/);
   });
 
   it('wrong types name the expected form and the value given', () => {

@@ -288,7 +288,7 @@ describe('clawdbot.example.yaml', () => {
       'host', 'port', 'user', 'private_key', 'known_hosts', 'host_key_fingerprint', 'method', 'url', 'headers', 'body', 'expect_status',
       'workflows', 'steps', 'on_error', 'schedules', 'cron', 'workflow', 'deliver', 'input', 'catch_up', 'max_catch_up',
       'metrics', 'token', 'rules', 'expr', 'for', 'labels', 'annotations',
-      'tls', 'cert', 'key', 'ca', 'require_client_cert', 'min_version', 'rate_limits', 'chat', 'encryption_key', 'encryption_key_file', 'audit', 'file', 'max_size', 'keep'];
+      'tls', 'cert', 'key', 'ca', 'require_client_cert', 'min_version', 'rate_limits', 'chat', 'encryption_key', 'encryption_key_file', 'audit', 'file', 'max_size', 'keep', 'embedding', 'media_processors', 'image_analysis', 'allowed_types', 'handler', 'document_processing', 'memory', 'scope', 'top_k', 'budget_tokens', 'store', 'shared'];
     for (const k of keys) assert.match(text, new RegExp(`^\\s*(?:#\\s*|- )?${k}:`, 'm'), `${k}: is shown`);
     for (const word of ['MODEL_ENDPOINT', 'ADAPTER_TYPE', 'CLAWDBOT_CONFIG', '${VAR:-default}', '/etc/clawdbot/config.yaml']) assert.ok(text.includes(word), `${word} is mentioned`);
   });

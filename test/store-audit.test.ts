@@ -54,11 +54,29 @@ describe('audit log', () => {
     assert.equal(parsed.timestamp, 1672531200.125, 'seconds, with the milliseconds as the fraction');
     assert.equal(parsed.event_type, 'model_invocation');
     assert.equal(parsed.duration_ms, 12);
-    // The definition, done by hand: drop the last member and hash the text that is left.
+    // The definition, done by hand: drop the last member, put the SHA-256 of input and output in their
+    // place, and hash the text that is left.
     const m = /^(.*),"hash":"([0-9a-f]{64})"\}$/.exec(line)!;
     assert.ok(m, line);
-    assert.equal(createHash('sha256').update(`${m[1]}}`).digest('hex'), m[2]);
+    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+    const hashed = `${m[1]}}`.replace(JSON.stringify(parsed.input), JSON.stringify(sha(parsed.input as string))).replace(JSON.stringify(parsed.output), JSON.stringify(sha(parsed.output as string)));
+    assert.equal(sha(hashed), m[2]);
     assert.equal(m[2], parsed.hash);
+    store.close();
+  });
+
+  test('erasing a person\'s text keeps the chain intact: only digests remain', async () => {
+    const store = Store.open(':memory:');
+    await store.write(() => store.audit.append(event({ userId: 'ann', input: 'my secret plan', output: 'noted: secret plan' }), 1000));
+    await store.write(() => store.audit.append(event({ userId: 'bob', input: 'hello' }), 1001));
+    await store.write(() => store.audit.append(event({ userId: 'ann', input: 'again', output: null }), 1002));
+    assert.equal(await store.write(() => store.audit.erase({ userId: 'ann' })), 2);
+    assert.equal(await store.write(() => store.audit.erase({ userId: 'ann' })), 0, 'erasing twice changes nothing');
+    const rows = store.audit.tail({ limit: 10 });
+    assert.match(rows[0]!.input!, /^\[erased sha256:[0-9a-f]{64}\]$/);
+    assert.equal(rows[2]!.output, null);
+    assert.equal(rows[1]!.input, 'hello', 'other people are untouched');
+    assert.equal(store.audit.verifyChain(), null);
     store.close();
   });
 

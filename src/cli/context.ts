@@ -6,6 +6,8 @@ import { LOG_LEVELS } from '../core/config/schema.ts';
 import type { Config } from '../core/config/types.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { RedactingStream, Redactor } from '../core/redact.ts';
+import type { Memory } from '../core/memory/retrieve.ts';
+import type { Store } from '../store/store.ts';
 
 export interface GlobalOptions {
   readonly config?: string;
@@ -93,4 +95,11 @@ export async function releaseStartupMemory(): Promise<void> {
   } catch {
     // no collection: the memory is merely released later, by V8's own heuristics
   }
+}
+
+/** Context memory over the store when `memory.enabled` (its modules load only then). */
+export async function openMemory(config: Config, store: Store): Promise<Memory | undefined> {
+  if (!config.memory.enabled) return undefined;
+  const [{ Memory }, { createEmbedder }] = await Promise.all([import('../core/memory/retrieve.ts'), import('../core/memory/embed.ts')]);
+  return new Memory(store.memory, createEmbedder(config.models.embedding));
 }

@@ -10,7 +10,7 @@ import type { Attachment } from '../core/types.ts';
 import { Executor } from '../core/executor.ts';
 import { Gateway } from '../core/gateway.ts';
 import { Store } from '../store/store.ts';
-import { commandContext, databasePath, loginName, type GlobalOptions } from './context.ts';
+import { commandContext, databasePath, loginName, openMemory, type GlobalOptions } from './context.ts';
 
 export interface ExecOptions extends GlobalOptions {
   /** A file sent with the message (an image or a document for media_processors). */
@@ -31,7 +31,8 @@ export async function runExec(words: string[], opts: ExecOptions): Promise<numbe
     const terminal = new TerminalAdapter({ platform: opts.platform, out: process.stdout, stream: !opts.json });
     const adapters = new AdapterRegistry();
     adapters.add(terminal);
-    const gateway = new Gateway({ config, store, executor: new Executor({ config, store, log }), adapters, log, redactor });
+    const memory = await openMemory(config, store);
+    const gateway = new Gateway({ config, store, executor: new Executor({ config, store, log, ...(memory ? { memory } : {}) }), adapters, log, redactor });
     const started = performance.now();
     const user = opts.user ?? loginName();
     const outcome = await gateway.receive(
@@ -58,6 +59,7 @@ export async function runExec(words: string[], opts: ExecOptions): Promise<numbe
     } else if (!result) {
       process.stderr.write('clawdbot: no route matched this message and there is no default rule\n');
     }
+    await gateway.close(30_000); // what the turn left to do (memory) finishes before the store closes
     return result?.status === 'ok' ? 0 : 1;
   } finally {
     store.close();

@@ -106,6 +106,22 @@ audit.command('verify').description('check the hash chain in the database and th
   .option('--file <file>', 'check this copy of the audit file (and its .1, .2, … parts) instead of audit.file')
   .action(runAuditCmd('verify'));
 
+const memory = program.command('memory').description('context memory: search, forget, reindex, import');
+const memoryCmd = (sub: 'search' | 'forget' | 'reindex' | 'import', args: string[], opts: Record<string, unknown>) =>
+  run(async () => (await import('./memory.ts')).runMemory(sub, args, { ...global(), ...opts }, undefined, { extract: (await import('./extract-file.ts')).extractFile }))();
+memory.command('search').description('what retrieval would return for a person, with scores')
+  .argument('<query...>', 'the question').requiredOption('--user <id>', 'the person').option('--platform <p>', 'their platform', 'cli')
+  .option('--chat <id>', 'the chat (memory.scope: chat)')
+  .action((q: string[], opts) => memoryCmd('search', q, opts));
+memory.command('forget').description("erase a person's memory and messages (says how many rows)")
+  .requiredOption('--user <id>', 'the person').option('--platform <p>', 'only on this platform')
+  .action((opts) => memoryCmd('forget', [], opts));
+memory.command('reindex').description('embed every item with the configured embedding model (progress on stderr)')
+  .action(() => memoryCmd('reindex', [], {}));
+memory.command('import').description('import md, txt, pdf and docx files (folders recursive) into the shared knowledge scope')
+  .argument('<paths...>', 'files or folders')
+  .action((paths: string[]) => memoryCmd('import', paths, {}));
+
 program.command('metrics')
   .description('Prometheus integration')
   .command('rules')

@@ -18,7 +18,7 @@ import { attachAudit, auditEvent, writeAudit } from '../core/audit.ts';
 import { registerAuditRoute } from '../core/http/audit-route.ts';
 import { RateLimiter } from '../core/ratelimit.ts';
 import { Store } from '../store/store.ts';
-import { commandContext, databasePath, startupMemoryTimer, type GlobalOptions } from './context.ts';
+import { commandContext, databasePath, openMemory, startupMemoryTimer, type GlobalOptions } from './context.ts';
 import { reloadConfig } from './reload.ts';
 
 /** How long in-flight turns may take to finish after SIGTERM before they are cut off (and redone on restart). */
@@ -114,7 +114,8 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
   const metrics = config.metrics.enabled ? new (await import('../core/metrics.ts')).Metrics({
     platforms: enabledPlatforms(config), isCommand: (n) => current.commands.has(n),
   }) : undefined;
-  const executor = new Executor({ config, store, log, reload, ...(metrics ? { metrics } : {}) });
+  const memory = await openMemory(config, store);
+  const executor = new Executor({ config, store, log, reload, ...(metrics ? { metrics } : {}), ...(memory ? { memory } : {}) });
   const adapters = new AdapterRegistry();
   for (const entry of CATALOG) {
     if (entry.enabled(config)) for (const a of await entry.create({ config, http, log })) adapters.add(a);
@@ -154,6 +155,7 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
     setInterval(() => {
       store.inbox.prune(Date.now() - 2 * DAY);
       store.schedules.prune(Date.now() - SCHEDULE_RUNS_KEPT_MS);
+      if (memory && current.memory.ttlMs !== undefined) memory.prune(current.memory.ttlMs, Date.now());
     }, 3600_000),
     // Once, when start-up is over: its garbage back to the OS (idle RSS; see releaseStartupMemory).
     startupMemoryTimer(() => gateway.busy > 0),

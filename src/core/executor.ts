@@ -14,6 +14,7 @@ import { auditEvent, writeAudit } from './audit.ts';
 import { Catalogue, type Entry } from './catalogue.ts';
 import type { Config } from './config/types.ts';
 import type { Logger } from './log.ts';
+import type { Memory } from './memory/retrieve.ts';
 import type { MetricsSink } from './metrics-sink.ts';
 import { connectModel } from './models/connect.ts';
 import type { ModelClient } from './models/types.ts';
@@ -35,6 +36,8 @@ export interface ExecutorDeps {
   readonly reload?: AdminHooks['reload'];
   /** Prometheus metrics, when `metrics.enabled` (serve). */
   readonly metrics?: MetricsSink;
+  /** Context memory, when `memory.enabled`. */
+  readonly memory?: Memory;
 }
 
 export class Executor {
@@ -43,6 +46,7 @@ export class Executor {
   readonly store: Store;
   readonly log: Logger;
   readonly metrics: MetricsSink | undefined;
+  readonly memory: Memory | undefined;
   readonly #limit: LimitFunction;
   readonly #templates = new Map<string, (vars: Record<string, unknown>) => string>();
   readonly #reload: AdminHooks['reload'] | undefined;
@@ -53,6 +57,7 @@ export class Executor {
     this.store = deps.store;
     this.log = deps.log;
     this.metrics = deps.metrics;
+    this.memory = deps.memory;
     this.#catalogue = new Catalogue(deps.config);
     this.#limit = pLimit(deps.config.system.maxConcurrency);
     this.#reload = deps.reload;
@@ -183,7 +188,7 @@ export class Executor {
       case 'help':
         return (await import('./actions/help.ts')).runHelp(turn.identity, this.catalogue, this.config.system.name);
       case 'llm': {
-        const system = this.render(action.name, action.system, vars());
+        const system = await this.#withMemory(this.render(action.name, action.system, vars()), turn);
         const tools = action.tools === 'all' || action.tools.length > 0 ? (await import('./tools.ts')).toolBox(this, action, turn) : undefined;
         const params = {
           system, maxTokens: action.maxTokens, temperature: action.temperature, historyTurns: action.historyTurns,
@@ -199,6 +204,30 @@ export class Executor {
         }));
         return result;
       }
+    }
+  }
+
+  /**
+   * The system prompt with what memory recalls for this message (the person's or the chat's scope, never
+   * another's, plus shared knowledge), under memory.budget_tokens. Memory trouble never fails the turn.
+   */
+  async #withMemory(system: string, turn: Turn): Promise<string> {
+    const c = this.config.memory;
+    if (!this.memory || !c.enabled) return system;
+    const started = process.hrtime.bigint();
+    try {
+      const { scopesFor } = await import('./memory/retrieve.ts');
+      const m = turn.message;
+      const recall = await this.memory.related(m.text, {
+        scopes: scopesFor(c, { platform: m.platform, userId: m.sender.id, chatId: m.chat.id }), topK: c.topK, budgetTokens: c.budgetTokens, now: Date.now(), signal: turn.signal,
+      });
+      if (recall.degraded) this.log.warn({ reason: recall.degraded }, 'memory: searched by text only');
+      return recall.prompt ? (system ? `${system}\n\n${recall.prompt}` : recall.prompt) : system;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'memory search failed; answering without it');
+      return system;
+    } finally {
+      this.metrics?.memorySearch(Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
 

@@ -253,8 +253,23 @@ export class Gateway {
     };
     const completion = { inboxId: t.inboxId, conversation: t.conversation, reply, remember, sessionTtlMs: sessions.ttlMs };
     const outboxId = await this.#store.write(() => this.#store.completeTurn(completion, now));
+    if (result.status === 'ok') this.#remember(message, text, now);
     const delivery = await this.#deliver({ id: outboxId, attempts: 0, partsSent: 0, ...reply });
     return { duplicate: false, route, result, delivery };
+  }
+
+  /** Context memory learns from a finished turn after its reply is committed; nobody waits for the embedding. */
+  #remember(m: InboundMessage, answer: string, now: number): void {
+    const memory = this.#executor.memory;
+    const c = this.#config.memory;
+    if (!memory || !c.enabled) return;
+    // In flight like a turn: close() (and exec, before it closes the store) waits for it.
+    const work = import('./memory/retrieve.ts')
+      .then(({ turnItems }) => memory.add(turnItems(c, { platform: m.platform, userId: m.sender.id, chatId: m.chat.id }, { question: m.text, answer, at: now }), now))
+      .then((r) => { if (r.error) this.#log.warn({ err: r.error }, 'memory: stored without vectors (embedding failed); `clawdbot memory reindex` adds them'); })
+      .catch((err: unknown) => this.#log.error({ err }, 'memory: could not store the turn'));
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
   }
 
   async #deliver(row: OutboxRow): Promise<'sent' | 'queued' | 'dead'> {

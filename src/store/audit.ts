@@ -121,8 +121,25 @@ export function canonicalText(l: Omit<AuditLine, 'hash'>): string {
   return JSON.stringify(Object.fromEntries(LINE_KEYS.slice(0, -1).map((k) => [k, l[k as Exclude<keyof AuditLine, 'hash'>]])));
 }
 
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const ERASED = /^\[erased sha256:([0-9a-f]{64})\]$/;
+
+/**
+ * What an erased input/output is replaced by (`memory forget`): the text goes, its digest stays, so the
+ * record still hashes the same and the chain still verifies.
+ */
+export function erasedMark(text: string): string {
+  return ERASED.test(text) ? text : `[erased sha256:${sha256(text)}]`;
+}
+
+/**
+ * The hash of a line: SHA-256 of its canonical text with input and output replaced by their own SHA-256
+ * (an erased field carries that digest already). Hashing digests, not text, is what lets a person's
+ * words be erased from the trail without breaking the chain.
+ */
 export function lineHash(l: Omit<AuditLine, 'hash'>): string {
-  return createHash('sha256').update(canonicalText(l)).digest('hex');
+  const digest = (v: string | null) => (v === null ? null : (ERASED.exec(v)?.[1] ?? sha256(v)));
+  return sha256(canonicalText({ ...l, input: digest(l.input), output: digest(l.output) }));
 }
 
 /** One JSON line (no newline), members in LINE_KEYS order. */
@@ -213,6 +230,29 @@ export class AuditLog implements AuditSource {
     );
     this.#range = db.prepare('SELECT * FROM audit WHERE id > ? AND id <= ? ORDER BY id LIMIT ?');
     this.#hashOf = db.prepare('SELECT hash FROM audit WHERE id = ?').pluck();
+  }
+
+  /**
+   * Erases the input and output text of a person's records (keeping their digests: the chain still
+   * verifies); returns how many records changed. Must run inside a write transaction. The JSON-lines
+   * file copy, an append-only export, is not rewritten.
+   */
+  erase(person: { readonly userId: string; readonly platform?: string }): number {
+    const rows = (person.platform === undefined
+      ? this.#db.prepare('SELECT id, input, output FROM audit WHERE user_id = ?').all(person.userId)
+      : this.#db.prepare('SELECT id, input, output FROM audit WHERE user_id = ? AND platform = ?').all(person.userId, person.platform)) as { id: number; input: string | null; output: string | null }[];
+    const update = this.#db.prepare('UPDATE audit SET input = ?, output = ? WHERE id = ?');
+    let n = 0;
+    for (const r of rows) {
+      const input = this.#open(r.input);
+      const output = this.#open(r.output);
+      const ei = input === null ? null : erasedMark(input);
+      const eo = output === null ? null : erasedMark(output);
+      if (ei === input && eo === output) continue;
+      update.run(this.#seal(ei), this.#seal(eo), r.id);
+      n++;
+    }
+    return n;
   }
 
   /** Sets the redaction (the config's secrets) and the file copy; called again after a config reload. */

@@ -95,6 +95,7 @@ export const ENCRYPTED_COLUMNS: readonly { readonly table: string; readonly colu
   { table: 'approvals', column: 'args' },
   { table: 'audit', column: 'input' },
   { table: 'audit', column: 'output' },
+  { table: 'memory_items', column: 'text' },
 ];
 
 /** The key the database is encrypted with, and the one an unfinished rotation was moving it to. */

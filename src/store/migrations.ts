@@ -159,4 +159,54 @@ export const migrations: readonly string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  `
+  -- Context memory (src/store/memory.ts). One row per remembered message or imported chunk; scope is the
+  -- search key ("user:PLATFORM:USERID", "chat:PLATFORM:CHATID" or "shared"), platform/user_id/chat_id
+  -- say whose it is (for forget). embed_model/embed_dims name the vector the row has (NULL: none yet).
+  CREATE TABLE memory_items (
+    id           INTEGER PRIMARY KEY,
+    scope        TEXT NOT NULL,
+    platform     TEXT,
+    user_id      TEXT,
+    chat_id      TEXT,
+    role         TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'knowledge')),
+    text         TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    embed_model  TEXT,
+    embed_dims   INTEGER,
+    created_at   INTEGER NOT NULL
+  );
+  CREATE INDEX memory_items_scope ON memory_items (scope, created_at);
+  CREATE INDEX memory_items_person ON memory_items (platform, user_id);
+  CREATE INDEX memory_items_created ON memory_items (created_at);
+  CREATE INDEX memory_items_source ON memory_items (source);
+  CREATE INDEX memory_items_embed ON memory_items (embed_model, embed_dims);
+
+  -- Full-text index of memory_items.text. Contentless: the text is stored once (in memory_items), the
+  -- index holds only terms; contentless_delete lets a row be deleted by id, and secure-delete removes its
+  -- terms from the index at once (forget must leave nothing behind in the file).
+  CREATE VIRTUAL TABLE memory_fts USING fts5 (text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+  INSERT INTO memory_fts (memory_fts, rank) VALUES ('secure-delete', 1);
+  -- Document frequency per term: tells a query's distinctive keywords from its common words.
+  CREATE VIRTUAL TABLE memory_fts_vocab USING fts5vocab (memory_fts, row);
+
+  -- One sqlite-vec index per embedding model and dimension (table memory_vec_ID), so vectors of another
+  -- model are never compared with the current one's.
+  CREATE TABLE memory_vector_indexes (
+    id         INTEGER PRIMARY KEY,
+    model      TEXT NOT NULL,
+    dims       INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (model, dims)
+  );
+
+  -- Files imported into the shared scope, by content hash: an unchanged file is not imported again.
+  CREATE TABLE memory_sources (
+    path         TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    chunks       INTEGER NOT NULL,
+    imported_at  INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -5,6 +5,7 @@ import { CLEAR_TEXT } from './crypto.ts';
 import { openDb, type OpenedDb, type OpenOptions } from './db.ts';
 import { Approvals } from './approvals.ts';
 import { ApiKeys } from './api-keys.ts';
+import { MemoryStore } from './memory.ts';
 import { AuditLog } from './audit.ts';
 import { Inbox } from './inbox.ts';
 import { Outbox } from './outbox.ts';
@@ -35,6 +36,7 @@ export class Store {
   readonly approvals: Approvals;
   readonly schedules: ScheduleRuns;
   readonly apiKeys: ApiKeys;
+  readonly memory: MemoryStore;
   readonly #opened: OpenedDb;
   readonly #complete: (c: TurnCompletion, now: number) => number;
   readonly #markDone;
@@ -55,6 +57,7 @@ export class Store {
     this.approvals = new Approvals(db, codec);
     this.schedules = new ScheduleRuns(db);
     this.apiKeys = new ApiKeys(db);
+    this.memory = new MemoryStore(db, codec);
     this.#ping = db.prepare('SELECT count(*) AS n FROM inbox WHERE status = \'pending\'');
     this.#markDone = db.prepare(`UPDATE inbox SET status = 'done', done_at = ? WHERE id = ?`);
     // One transaction: the reply is queued, the turn is marked done and the history grows together, so a

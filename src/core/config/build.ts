@@ -11,6 +11,7 @@ import { compileAudit } from './audit.ts';
 import { compileEncryption } from './encryption.ts';
 import { compileRateLimits } from './limits.ts';
 import { compileMedia } from './media.ts';
+import { compileEmbedding, compileMemory } from './memory.ts';
 import { compileMetrics } from './metrics.ts';
 import { compileSchedules } from './schedules.ts';
 import { compileTls } from './tls.ts';
@@ -157,6 +158,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
         temperature,
         timeoutMs: md.timeout ?? DEFAULTS.timeoutMs,
       },
+      embedding: compileEmbedding(raw.models?.embedding),
     },
     adapters: {
       websocket: {
@@ -200,6 +202,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
     metrics: compileMetrics(raw.metrics),
     audit: compileAudit(raw.audit, { dir: ctx.dir, home: ctx.home }),
     media: compileMedia(raw.media_processors, { defaultModel: model }),
+    memory: compileMemory(raw.memory),
     warnings: [...(ctx.warnings ?? []), ...unknownActionWarnings(routes, new Set([...actions.keys(), ...commands.keys(), ...workflows.keys()]))],
     unsetEnv: [...(ctx.unsetEnv ?? [])],
   };

@@ -12,6 +12,7 @@ import { auditSection } from './audit.ts';
 import { encryptionSettings } from './encryption.ts';
 import { rateLimitsSection } from './limits.ts';
 import { mediaSection } from './media.ts';
+import { embeddingSection, memorySection } from './memory.ts';
 import { metricsSection } from './metrics.ts';
 import { schedulesList } from './schedules.ts';
 import { tlsSection } from './tls.ts';
@@ -185,6 +186,7 @@ export const configSchema = obj({
       temperature: numIn(0, 2).nullish(),
       timeout: duration(1).nullish(),
     }).nullish(),
+    embedding: embeddingSection.nullish(),
   }).nullish(),
   adapters: obj({
     websocket: obj({
@@ -208,6 +210,7 @@ export const configSchema = obj({
   metrics: metricsSection.nullish(),
   audit: auditSection.nullish(),
   media_processors: mediaSection.nullish(),
+  memory: memorySection.nullish(),
 });
 
 export type RawConfig = output<typeof configSchema>;

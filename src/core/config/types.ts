@@ -5,6 +5,7 @@ import type { RoleMap } from '../policy.ts';
 import type { AuditConfig } from './audit.ts';
 import type { RateLimits } from './limits.ts';
 import type { MediaConfig } from './media.ts';
+import type { EmbeddingConfig, MemoryConfig } from './memory.ts';
 import type { MetricsConfig } from './metrics.ts';
 import type { ScheduleSpec } from './schedules.ts';
 import type { TlsConfig } from './tls.ts';
@@ -114,7 +115,9 @@ export interface Config {
       readonly notify: readonly { readonly platform: string; readonly chat: string }[];
     };
   };
-  readonly models: { readonly default: ModelConfig };
+  readonly models: { readonly default: ModelConfig; readonly embedding: EmbeddingConfig };
+  /** Context memory (`memory:`): off unless enabled. */
+  readonly memory: MemoryConfig;
   readonly adapters: {
     readonly websocket: WebSocketAdapterConfig;
     readonly telegram: TelegramAdapterConfig;
