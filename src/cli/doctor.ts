@@ -14,6 +14,7 @@ import { connectModel } from '../core/models/connect.ts';
 import { Store } from '../store/store.ts';
 import { databasePath, type GlobalOptions } from './context.ts';
 import { checkCatalogue } from './doctor-catalogue.ts';
+import { checkMemory, checkVision } from './doctor-memory.ts';
 import { checkTls } from './doctor-tls.ts';
 import { checkExposure } from './serve.ts';
 
@@ -57,9 +58,13 @@ async function checkAll(config: Config, offline: boolean, add: (n: string, s: St
     const { sqliteVersion, vecVersion, keyId } = store.info;
     const pending = store.pendingTurns();
     managedKeys = store.apiKeys.any();
-    store.close();
     const encrypted = keyId ? `, text encrypted (key ${keyId})` : '';
     add('database', 'ok', `SQLite ${sqliteVersion}, sqlite-vec ${vecVersion} loaded${encrypted}${pending ? `, ${pending} unfinished turn(s) will resume` : ''}`);
+    try {
+      await checkMemory(config, store, add, offline);
+    } finally {
+      store.close();
+    }
   } catch (err) {
     add('database', 'fail', `${databasePath(config)}: ${(err as Error).message}`);
   }
@@ -88,6 +93,7 @@ async function checkAll(config: Config, offline: boolean, add: (n: string, s: St
     return;
   }
   await checkModel(config, add);
+  await checkVision(config, add, false);
   await checkAdapters(config, add, false);
 }
 

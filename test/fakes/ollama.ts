@@ -349,7 +349,8 @@ export async function startFakeOllama(opts?: FakeModelOptions): Promise<FakeMode
           [`${m.family}.block_count`]: 28,
           'tokenizer.ggml.model': m.embedding ? 'bert' : 'gpt2',
         },
-        capabilities: m.embedding ? ['embedding'] : ['completion'],
+        // Ollama lists 'vision' for multimodal models (llava, gemma3, qwen2.5vl, ...).
+        capabilities: m.embedding ? ['embedding'] : /llava|vision|vl\b|moondream|gemma3/.test(m.name) ? ['completion', 'vision'] : ['completion'],
         modified_at: m.modifiedAt,
       });
     },
