@@ -3,18 +3,22 @@
 // failed (model down ...) answers 502 with the same shape, "status": "failed" and "error"; a policy
 // denial answers 403 with "status": "denied".
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { AdapterError } from '../core/errors.ts';
-import { HttpError, readJson, sendJson, type HttpGateway, type RequestContext } from '../core/http/server.ts';
+import { HttpError, readBody, readJson, sendJson, type HttpGateway, type RequestContext } from '../core/http/server.ts';
 import type { DeliveryReceipt, OutboundMessage } from '../core/types.ts';
-import { parseClientMessage } from './client-message.ts';
+import { parseClientMessage, type ClientMessage } from './client-message.ts';
+import { decodeAttachments, MAX_UPLOAD, Uploads } from './uploads.ts';
 import type { Adapter, AdapterHealth, AdapterHost } from './contract.ts';
 
-const BODY_LIMIT = 256 * 1024;
+// One file as base64 in JSON (4/3 of MAX_UPLOAD), or as a multipart part, plus the message.
+const BODY_LIMIT = Math.ceil((MAX_UPLOAD * 4) / 3) + 64 * 1024;
 
 export class RestAdapter implements Adapter {
   readonly platform = 'api';
   readonly limits = { maxTextLength: Number.MAX_SAFE_INTEGER };
   readonly #http: HttpGateway;
+  readonly #uploads = new Uploads('api');
   /** Requests waiting for their reply, by inbound message id. */
   readonly #waiting = new Map<string, (text: string) => void>();
   #host: AdapterHost | undefined;
@@ -37,6 +41,39 @@ export class RestAdapter implements Adapter {
     return { platformMessageIds: [m.inReplyTo!], sentAt: Date.now() };
   }
 
+  async download(ref: string, maxBytes: number): Promise<Buffer> {
+    return this.#uploads.take(ref, maxBytes);
+  }
+
+  /**
+   * The message and its files: JSON (`attachments: [{ data: base64, name? }]`), or multipart/form-data
+   * with fields text, id, user, chat and the files as parts (parsed by the fetch API's FormData).
+   */
+  async #read(req: IncomingMessage): Promise<{ parsed: ClientMessage; files: { bytes: Buffer; name: string | undefined; mime: string | undefined }[] }> {
+    const type = req.headers['content-type'] ?? '';
+    if (/^multipart\/form-data\b/i.test(type)) {
+      let form: FormData;
+      try {
+        form = await new Request('http://upload/', { method: 'POST', headers: { 'content-type': type }, body: await readBody(req, BODY_LIMIT) }).formData();
+      } catch {
+        throw new HttpError(400, 'body is not valid multipart/form-data');
+      }
+      const field = (k: string) => (typeof form.get(k) === 'string' ? (form.get(k) as string) : undefined);
+      const parsed = parseClientMessage({ text: field('text'), id: field('id'), user: field('user'), chat: field('chat') });
+      if ('error' in parsed) throw new HttpError(400, parsed.error);
+      const parts = [...form.values()].filter((v): v is File => typeof v !== 'string');
+      if (parts.length > 4) throw new HttpError(400, 'at most 4 files per message');
+      const files = await Promise.all(parts.map(async (f) => ({ bytes: Buffer.from(await f.arrayBuffer()), name: f.name || undefined, mime: f.type || undefined })));
+      return { parsed, files };
+    }
+    const body = await readJson(req, BODY_LIMIT);
+    const parsed = parseClientMessage(body);
+    if ('error' in parsed) throw new HttpError(400, parsed.error);
+    const decoded = decodeAttachments((body as { attachments?: unknown }).attachments);
+    if ('error' in decoded) throw new HttpError(400, decoded.error);
+    return { parsed, files: decoded.files.map((f) => ({ ...f, mime: undefined })) };
+  }
+
   health(): AdapterHealth {
     return { connected: this.#host !== undefined, lastEventAt: this.#lastEventAt, lastError: null, detail: `${this.#waiting.size} waiting` };
   }
@@ -45,8 +82,14 @@ export class RestAdapter implements Adapter {
     const host = this.#host;
     if (!host) throw new HttpError(503, 'not ready');
     this.#lastEventAt = Date.now();
-    const parsed = parseClientMessage(await readJson(req, BODY_LIMIT));
-    if ('error' in parsed) throw new HttpError(400, parsed.error);
+    const { parsed, files } = await this.#read(req);
+    const attachments = files.map((f) => {
+      try {
+        return this.#uploads.put(f.bytes, f.name, f.mime);
+      } catch (err) {
+        throw new HttpError(err instanceof AdapterError && err.kind === 'rate_limited' ? 429 : 413, (err as Error).message);
+      }
+    });
     const chat = parsed.chat ?? randomUUID();
     const id = parsed.id ?? randomUUID();
     const inboundId = `${chat}/${id}`;
@@ -61,7 +104,7 @@ export class RestAdapter implements Adapter {
         ...(authority ? { authority } : {}),
         text: parsed.text,
         sentAt: Date.now(),
-        attachments: [],
+        attachments,
       });
       if (outcome.duplicate) throw new HttpError(409, `message id ${JSON.stringify(id)} in chat ${JSON.stringify(chat)} was already received`);
       const base = { id, chat, action: outcome.route?.action ?? null };

@@ -14,14 +14,17 @@ import type { Authority, HttpGateway } from '../core/http/server.ts';
 import type { Logger } from '../core/log.ts';
 import type { DeliveryReceipt, OutboundMessage } from '../core/types.ts';
 import { parseClientMessage } from './client-message.ts';
+import { decodeAttachments, MAX_UPLOAD, Uploads } from './uploads.ts';
 import type { Adapter, AdapterHealth, AdapterHost } from './contract.ts';
 
-const MAX_FRAME = 256 * 1024;
+// Room for one file sent as base64 in the JSON (MAX_UPLOAD, 4/3 larger encoded); clients are authenticated and rate-limited.
+const MAX_FRAME = Math.ceil((MAX_UPLOAD * 4) / 3) + 64 * 1024;
 
 export class WebSocketAdapter implements Adapter {
   readonly platform = 'websocket';
   readonly limits = { maxTextLength: MAX_FRAME };
   readonly #http: HttpGateway;
+  readonly #uploads = new Uploads('websocket');
   readonly #path: string;
   readonly #log: Logger;
   /** Made at the first upgrade: `ws` (with Node's crypto and zlib) costs ~5 MB resident before any client. */
@@ -58,6 +61,10 @@ export class WebSocketAdapter implements Adapter {
     const frame = JSON.stringify({ type: 'reply', id: m.inReplyTo === undefined ? null : clientId(m.chatId, m.inReplyTo), chat: m.chatId, text: m.text });
     for (const ws of open) ws.send(frame);
     return { platformMessageIds: m.inReplyTo === undefined ? [] : [m.inReplyTo], sentAt: Date.now() };
+  }
+
+  async download(ref: string, maxBytes: number): Promise<Buffer> {
+    return this.#uploads.take(ref, maxBytes);
   }
 
   health(): AdapterHealth {
@@ -115,6 +122,14 @@ export class WebSocketAdapter implements Adapter {
       if (!t.ok) return reply({ type: 'error', ...(id ? { id } : {}), error: t.error });
       const parsed = parseClientMessage(frame);
       if ('error' in parsed) return reply({ type: 'error', ...(id ? { id } : {}), error: parsed.error });
+      const decoded = decodeAttachments((frame as { attachments?: unknown }).attachments);
+      if ('error' in decoded) return reply({ type: 'error', ...(id ? { id } : {}), error: decoded.error });
+      let attachments;
+      try {
+        attachments = decoded.files.map((f) => this.#uploads.put(f.bytes, f.name, undefined));
+      } catch (err) {
+        return reply({ type: 'error', ...(id ? { id } : {}), error: (err as Error).message });
+      }
       const chat = parsed.chat ?? own;
       const msgId = parsed.id ?? randomUUID();
       join(chat);
@@ -129,7 +144,7 @@ export class WebSocketAdapter implements Adapter {
           ...(authority ? { authority } : {}),
           text: parsed.text,
           sentAt: Date.now(),
-          attachments: [],
+          attachments,
         },
         (text) => reply({ type: 'delta', id: msgId, text }),
       ).then((outcome) => {

@@ -22,6 +22,9 @@ export async function runMedia(ex: Executor, turn: Turn): Promise<ActionResult> 
     if (err instanceof AdapterError && err.kind === 'rejected') {
       return { status: 'failed', text: `That file is too large (the limit is ${Math.round(cap / 1024 / 1024)} MB).`, error: err };
     }
+    if (err instanceof AdapterError && err.kind === 'unavailable') {
+      return { status: 'failed', text: 'That file is no longer here; please send it again.', error: err };
+    }
     throw err;
   }
   const started = Date.now();
