@@ -24,6 +24,11 @@ const RECENCY_WEIGHT = 0.1;
 const RECENCY_HALF_LIFE_MS = 30 * 86_400_000;
 /** Candidates taken from each list before fusion. */
 const CANDIDATES = 30;
+/**
+ * Vector candidates: the index's binary shortlist is 4× this (src/store/vectors.ts), and its cost grows
+ * with it; 10 keeps a 100k-vector search near 7 ms (docs/benchmarks.md) and is plenty for top_k ≤ 10.
+ */
+const VECTOR_CANDIDATES = 10;
 /** Budget arithmetic: ≈ 4 characters per token (English; CJK text is nearer 1–2, so this errs long). */
 export const CHARS_PER_TOKEN = 4;
 /** The question is embedded within this; a slow endpoint must not hold up the turn. */
@@ -169,7 +174,7 @@ export class Memory {
     // are simply not seen (they are counted as stale in status()) until `memory reindex`.
     try {
       const index = this.store.vectorIndex(this.#embedder.model, vector.length, o.now);
-      const hits = index.search(vector, CANDIDATES, o.scopes).map((h) => ({ id: Number(h.rowid) }));
+      const hits = index.search(vector, Math.max(VECTOR_CANDIDATES, o.topK), o.scopes).map((h) => ({ id: Number(h.rowid) }));
       return { hits, ran: true, degraded: undefined };
     } catch (err) {
       // A vector the index cannot take (a dimension that is not a multiple of 8, all zeros): a model
