@@ -172,6 +172,16 @@ describe('defaults', () => {
     assert.equal(defaultConfig({ XDG_DATA_HOME: '/xdg' }, '/h').system.dataDir, '/xdg/clawdbot');
   });
 
+  it('embeddings come from the chat model\'s server unless models.embedding names another', () => {
+    const s = sandbox();
+    const ollama = loadConfig(s.opts({ file: s.write('e1.yaml', 'models: { default: { endpoint: "http://gpu-box:11434" } }\n') }));
+    assert.deepEqual([ollama.models.embedding.provider, ollama.models.embedding.endpoint], ['ollama', 'http://gpu-box:11434']);
+    const openai = loadConfig(s.opts({ file: s.write('e2.yaml', 'models: { default: { provider: openai, endpoint: "http://proxy:8000/v1" } }\n') }));
+    assert.deepEqual([openai.models.embedding.provider, openai.models.embedding.endpoint], ['openai', 'http://proxy:8000/v1']);
+    const own = loadConfig(s.opts({ file: s.write('e3.yaml', 'models: { default: { endpoint: "http://a:11434" }, embedding: { endpoint: "http://b:11434" } }\n') }));
+    assert.equal(own.models.embedding.endpoint, 'http://b:11434');
+  });
+
   it('data_dir: relative to the config file, ~ is home', () => {
     const s = sandbox();
     const file = s.write('conf/c.yaml', 'system: { data_dir: ./state }\n');

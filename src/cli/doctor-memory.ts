@@ -24,7 +24,8 @@ export async function checkMemory(config: Config, store: Store, add: Add, offlin
 export async function checkVision(config: Config, add: Add, offline: boolean): Promise<void> {
   const image = config.media.image;
   if (!image.enabled) return;
-  if (offline) return add('vision model', 'skip', `${image.model} not checked (--offline)`);
+  if (offline) return add('vision model', 'skip', `${image.model || 'the chat model'} not checked (--offline)`);
+  if (!image.model) return add('vision model', 'skip', 'no model named (media_processors.image_analysis.model, or models.default.model): images go to the chat model the endpoint lists first');
   const m = config.models.default;
   const { connectModel } = await import('../core/models/connect.ts');
   let provider: string;

@@ -266,7 +266,7 @@ export class Gateway {
     // In flight like a turn: close() (and exec, before it closes the store) waits for it.
     const work = import('./memory/retrieve.ts')
       .then(({ turnItems }) => memory.add(turnItems(c, { platform: m.platform, userId: m.sender.id, chatId: m.chat.id }, { question: m.text, answer, at: now }), now))
-      .then((r) => { if (r.error) this.#log.warn({ err: r.error }, 'memory: stored without vectors (embedding failed); `clawdbot memory reindex` adds them'); })
+      .then((r) => { if (r.error) this.#log.warn({ err: r.error.message }, 'memory: stored without vectors (embedding failed); `clawdbot memory reindex` adds them'); })
       .catch((err: unknown) => this.#log.error({ err }, 'memory: could not store the turn'));
     this.#inFlight.add(work);
     void work.finally(() => this.#inFlight.delete(work));

@@ -11,7 +11,7 @@ import { compileAudit } from './audit.ts';
 import { compileEncryption } from './encryption.ts';
 import { compileRateLimits } from './limits.ts';
 import { compileMedia } from './media.ts';
-import { compileEmbedding, compileMemory } from './memory.ts';
+import { compileEmbedding, compileMemory, type EmbeddingConfig } from './memory.ts';
 import { compileMetrics } from './metrics.ts';
 import { compileSchedules } from './schedules.ts';
 import { compileTls } from './tls.ts';
@@ -96,6 +96,18 @@ export function defaultModelName(provider: ModelProvider, endpoint: string): str
   return u.port === '11434' && !/\/v\d+\/?$/.test(u.pathname) ? DEFAULTS.ollamaModel : '';
 }
 
+/**
+ * Unless models.embedding says otherwise, embeddings come from the chat model's endpoint (the same Ollama,
+ * or the same OpenAI-compatible server): one model server to run, not two.
+ */
+function embeddingFor(e: EmbeddingConfig, raw: { endpoint?: string | null; provider?: string | null } | null | undefined, provider: ModelProvider, endpoint: string): EmbeddingConfig {
+  return {
+    ...e,
+    ...(raw?.endpoint ? {} : { endpoint }),
+    ...(raw?.provider || provider !== 'openai' ? {} : { provider: 'openai' as const }),
+  };
+}
+
 function roleMap(raw: Partial<Record<Role, readonly string[] | null | undefined>> | null | undefined): RoleMap {
   const byId = new Map<string, Role>();
   for (const role of ROLES) for (const p of raw?.[role] ?? []) byId.set(p, role);
@@ -158,7 +170,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): Config {
         temperature,
         timeoutMs: md.timeout ?? DEFAULTS.timeoutMs,
       },
-      embedding: compileEmbedding(raw.models?.embedding),
+      embedding: embeddingFor(compileEmbedding(raw.models?.embedding), raw.models?.embedding, provider, endpoint),
     },
     adapters: {
       websocket: {
