@@ -55,7 +55,7 @@ function breakBefore(text: string, end: number): number {
     if (at >= min) return at + sep.length;
   }
   // Sentence ends (Latin and CJK), then spaces.
-  for (const re of [/[.!?。！？；;](?=\s|$)|[。！？；]/g, /\s/g]) {
+  for (const re of [/[.!?\u3002\uFF01\uFF1F\uFF1B;](?=\s|$)|[\u3002\uFF01\uFF1F\uFF1B]/g, /\s/g]) {
     let best = -1;
     for (const m of window.matchAll(re)) best = m.index + m[0].length;
     if (best >= min) return best;

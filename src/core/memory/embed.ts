@@ -1,8 +1,7 @@
 // Text → vectors for memory: Ollama's /api/embed (one request for a whole batch) through the `ollama`
 // client, or an OpenAI-compatible /embeddings over undici. Failures are EmbedError kinds; the caller
 // (Memory) turns them into "FTS only" instead of a failed turn.
-import { Ollama } from 'ollama';
-import { request } from 'undici';
+import type { Ollama as OllamaClient } from 'ollama';
 import type { EmbeddingConfig } from '../config/memory.ts';
 import { deadline, toModelError } from '../models/errors.ts';
 
@@ -68,7 +67,8 @@ export class OllamaEmbedder implements Embedder {
     if (texts.length === 0) return [];
     const { signal, timedOut } = deadline(this.#timeoutMs, outer);
     // A client per request: the library aborts only through client.abort(), see models/ollama.ts.
-    const client = new Ollama({ host: this.endpoint, fetch: (url, init) => fetch(url, { ...init, signal }) });
+    const { Ollama } = await import('ollama');
+    const client: OllamaClient = new Ollama({ host: this.endpoint, fetch: (url, init) => fetch(url, { ...init, signal }) });
     try {
       const r = await client.embed({ model: this.model, input: [...texts] });
       return checked(r.embeddings, texts.length, this.endpoint);
@@ -102,6 +102,8 @@ export class OpenAIEmbedder implements Embedder {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
     try {
+      // Loaded on first use: the HTTP client and the ollama library stay out of every command's start-up.
+      const { request } = await import('undici');
       const res = await request(`${this.endpoint}/embeddings`, {
         method: 'POST', headers, signal, body: JSON.stringify({ model: this.model, input: texts, encoding_format: 'float' }),
       });

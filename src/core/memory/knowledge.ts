@@ -47,7 +47,7 @@ function splitLong(p: string, size: number): string[] {
   let rest = p;
   while (rest.length > size) {
     const window = rest.slice(0, size);
-    const at = Math.max(window.search(/[.!?。！？](?=\s|$)[^.!?。！？]*$/) + 1, 0) || window.lastIndexOf(' ') + 1 || size;
+    const at = Math.max(window.search(/[.!?\u3002\uFF01\uFF1F](?=\s|$)[^.!?\u3002\uFF01\uFF1F]*$/) + 1, 0) || window.lastIndexOf(' ') + 1 || size;
     const cut = at > size / 3 ? at : size;
     out.push(rest.slice(0, cut).trim());
     rest = rest.slice(cut).trim();
