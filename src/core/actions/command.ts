@@ -23,17 +23,20 @@ export async function runCommandEntry(ex: Executor, spec: CommandSpec, input: En
   return execute(ex, spec, args, turn);
 }
 
-/** Runs a bound command for `turn.identity` (already authorised, and approved where needed). */
-export async function execute(ex: Executor, spec: CommandSpec, args: Readonly<Record<string, string>>, turn: Turn): Promise<ActionResult> {
+/**
+ * Runs a bound, authorised (and, where needed, approved) command for `turn.identity`: audited and
+ * counted whatever the outcome. Rejects with ExecError. Shared by a command turn and a workflow step.
+ */
+export async function runAudited(ex: Executor, spec: CommandSpec, args: Readonly<Record<string, string>>, turn: Turn, signal: AbortSignal): Promise<CommandResult> {
   const started = Date.now();
   const input = `${spec.name} ${JSON.stringify(args)}`;
   try {
-    const r = await runCommand(spec, args, turn.signal);
+    const r = await runCommand(spec, args, signal);
     await writeAudit(ex.store, ex.log, auditEvent(turn.identity, turn.conversation, {
       eventType: 'command_execution', decision: 'allowed', input, output: `exit ${r.exitCode ?? '-'}\n${r.output}`, durationMs: r.durationMs,
     }));
     ex.metrics?.command(spec.name, 'ok');
-    return { status: 'ok', text: formatOutput(spec, r) };
+    return r;
   } catch (err) {
     const e = err instanceof ExecError ? err : new ExecError('SPAWN_FAILED', String((err as Error)?.message ?? err), { cause: err });
     ex.metrics?.command(spec.name, e.code === 'TIMEOUT' ? 'timeout' : 'failed');
@@ -42,6 +45,16 @@ export async function execute(ex: Executor, spec: CommandSpec, args: Readonly<Re
     await writeAudit(ex.store, ex.log, auditEvent(turn.identity, turn.conversation, {
       eventType: 'command_execution', decision: 'allowed', input, output: `${e.code}: ${e.message}`, durationMs: Date.now() - started,
     }));
+    throw e;
+  }
+}
+
+/** Runs a bound command for the turn and answers with its output (or why it failed). */
+export async function execute(ex: Executor, spec: CommandSpec, args: Readonly<Record<string, string>>, turn: Turn): Promise<ActionResult> {
+  try {
+    return { status: 'ok', text: formatOutput(spec, await runAudited(ex, spec, args, turn, turn.signal)) };
+  } catch (err) {
+    const e = err as ExecError;
     // The person may run this command, so what it printed before failing is theirs to see.
     const text = e.output?.trim() ? `${e.userText}\n${block(e.output)}` : e.userText;
     return { status: 'failed', text, error: e };

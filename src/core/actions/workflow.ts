@@ -3,7 +3,8 @@
 // the user had asked for that command, and model calls share the executor's concurrency bound.
 import { auditEvent, writeAudit } from '../audit.ts';
 import { bindParams } from '../commands/params.ts';
-import { runCommand, runHttpRequest } from '../commands/run.ts';
+import { runHttpRequest } from '../commands/run.ts';
+import { runAudited } from './command.ts';
 import { ExecError, ModelError } from '../errors.ts';
 import type { Executor } from '../executor.ts';
 import type { ChatMessage } from '../models/types.ts';
@@ -60,18 +61,7 @@ export function workflowServices(ex: Executor, turn: Turn): WorkflowServices {
       if (spec.approve && turn.identity.role !== 'Admin') {
         throw new ExecError('DENIED', `command "${name}" needs an admin's approval`, { userText: `\`${name}\` needs an admin's approval and cannot run inside a workflow; ask for it on its own.` });
       }
-      const bound = bindParams(spec, args);
-      const started = Date.now();
-      const input = `${name} ${JSON.stringify(bound)}`;
-      try {
-        const r = await runCommand(spec, bound, signal);
-        await writeAudit(ex.store, ex.log, auditEvent(turn.identity, turn.conversation, { eventType: 'command_execution', decision: 'allowed', input, output: `exit ${r.exitCode ?? '-'}\n${r.output}`, durationMs: r.durationMs }));
-        return r.output;
-      } catch (err) {
-        const msg = err instanceof ExecError ? `${err.code}: ${err.message}` : String(err);
-        await writeAudit(ex.store, ex.log, auditEvent(turn.identity, turn.conversation, { eventType: 'command_execution', decision: 'allowed', input, output: msg, durationMs: Date.now() - started }));
-        throw err;
-      }
+      return (await runAudited(ex, spec, bindParams(spec, args), turn, signal)).output;
     },
     http: async (req, opts, signal) => {
       const r = await runHttpRequest(req, {}, { timeoutMs: opts.timeoutMs, outputCap: HTTP_STEP_CAP, signal });
