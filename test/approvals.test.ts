@@ -9,16 +9,10 @@ import { AdapterRegistry } from '../src/adapters/registry.ts';
 import { loadConfig } from '../src/core/config/load.ts';
 import { Executor } from '../src/core/executor.ts';
 import { Gateway } from '../src/core/gateway.ts';
-import type { InboundMessage } from '../src/core/types.ts';
 import { Store } from '../src/store/store.ts';
 import { scratch } from './helpers/cli.ts';
 import { echoModel, quietLog } from './helpers/pipeline.ts';
-import { ChatAdapter } from './helpers/chat.ts';
-
-let n = 0;
-const message = (user: string, text: string): InboundMessage => ({
-  platform: 'chat', id: `m${++n}`, chat: { id: `c-${user}`, type: 'dm' }, sender: { id: user }, text, sentAt: Date.now(), attachments: [],
-});
+import { answer, ChatAdapter } from './helpers/chat.ts';
 
 describe('approvals', () => {
   const s = scratch();
@@ -55,11 +49,7 @@ routes:
     s.cleanup();
   });
 
-  const turn = async (user: string, text: string) => {
-    const o = await gateway.receive(message(user, text));
-    assert.ok(!o.duplicate && o.result);
-    return o.result;
-  };
+  const turn = (user: string, text: string) => answer(gateway, user, text);
   const settle = () => new Promise((r) => setTimeout(r, 30));
   const idIn = (text: string) => /`\/approve ([a-z2-9]{6})`/.exec(text)![1]!;
 

@@ -24,19 +24,8 @@ const PROMTOOL = '/usr/bin/promtool';
 const noPromtool = existsSync(PROMTOOL) ? false : `${PROMTOOL} is missing: install Debian's prometheus package (.ci/run does)`;
 const ROOT = new URL('..', import.meta.url).pathname;
 
-/** The seed's section 4.3, with the indentation the document lost restored. */
-const SEED = `metrics:
-  enabled: true
-  endpoint: "/metrics"
-  rules:
-    - name: "high_error_rate"
-      expr: 'rate(clawdbot_errors_total[5m]) > 0.1'
-      labels:
-        severity: "critical"
-      annotations:
-        summary: "High error rate detected"
-        description: "Error rate exceeded threshold"
-`;
+/** The seed's section 4.3 (test/fixtures/config/seed-metrics.yaml). */
+const SEED = readFileSync(new URL('./fixtures/config/seed-metrics.yaml', import.meta.url), 'utf8');
 
 const schema = obj({ metrics: metricsSection.nullish() });
 

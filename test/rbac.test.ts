@@ -11,11 +11,10 @@ import { Executor } from '../src/core/executor.ts';
 import { Gateway } from '../src/core/gateway.ts';
 import type { ChatRequest, ChatResult, ModelClient } from '../src/core/models/types.ts';
 import { scheduledRun } from '../src/core/scheduled-run.ts';
-import type { InboundMessage } from '../src/core/types.ts';
 import { Store } from '../src/store/store.ts';
 import { scratch } from './helpers/cli.ts';
 import { quietLog, testHttp } from './helpers/pipeline.ts';
-import { ChatAdapter } from './helpers/chat.ts';
+import { answer, ChatAdapter } from './helpers/chat.ts';
 
 const CONFIG = `
 security:
@@ -71,11 +70,6 @@ const PEOPLE = { Admin: 'alice', Operator: 'olga', Auditor: 'carol', User: 'bob'
 type RoleName = keyof typeof PEOPLE;
 const ROLES = Object.keys(PEOPLE) as RoleName[];
 
-let n = 0;
-const message = (user: string, text: string, platform = 'chat'): InboundMessage => ({
-  platform, id: `m${++n}`, chat: { id: `c-${user}`, type: 'dm' }, sender: { id: user }, text, sentAt: Date.now(), attachments: [],
-});
-
 describe('RBAC on every entry point', () => {
   let config: Config;
   let store: Store;
@@ -110,11 +104,7 @@ describe('RBAC on every entry point', () => {
     s.cleanup();
   });
 
-  const turn = async (user: string, text: string) => {
-    const o = await gateway.receive(message(user, text));
-    assert.ok(!o.duplicate && o.result);
-    return o.result;
-  };
+  const turn = (user: string, text: string) => answer(gateway, user, text);
   const deniedCount = () => store.audit.tail({ eventType: 'policy_denial', limit: 1000 }).length;
 
   for (const role of ROLES) {

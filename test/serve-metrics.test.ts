@@ -2,7 +2,7 @@
 // `clawdbot metrics rules` writes the seed's rules as a file promtool accepts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { startFakeOllama } from './fakes/ollama.ts';
 import { runCli, scratch, startServe, type Served } from './helpers/cli.ts';
@@ -12,19 +12,9 @@ const PROMTOOL = '/usr/bin/promtool';
 const KEY = 'metrics-test-key-123456';
 const TOKEN = 'scrape-token-abcdef123';
 
-const SEED_METRICS = `metrics:
-  enabled: true
-  endpoint: "/metrics"
-  token: \${SCRAPE_TOKEN}
-  rules:
-    - name: "high_error_rate"
-      expr: 'rate(clawdbot_errors_total[5m]) > 0.1'
-      labels:
-        severity: "critical"
-      annotations:
-        summary: "High error rate detected"
-        description: "Error rate exceeded threshold"
-`;
+// The seed's section 4.3, plus a scrape token.
+const SEED_METRICS = readFileSync(new URL('./fixtures/config/seed-metrics.yaml', import.meta.url), 'utf8')
+  .replace('  endpoint: "/metrics"\n', '  endpoint: "/metrics"\n  token: ${SCRAPE_TOKEN}\n');
 
 describe('metrics in serve', () => {
   const s = scratch();
