@@ -274,7 +274,7 @@ describe('gateway: ordering and concurrency', () => {
     assert.deepEqual(h.adapter.sent.map((m) => [m.inReplyTo, m.text]), [
       ['m1', 'echo: first'], ['m2', 'echo: second'], ['m3', 'echo: third'],
     ]);
-    // Each model call starts only after the previous turn was completed (committed) and its reply sent.
+    // Each model call starts only after the previous turn was completed (committed): its history waits for that.
     assert.deepEqual(pendingAtStart, [['first', 3], ['second', 2], ['third', 1]]);
     assert.deepEqual(h.events, [
       'model:start:first', 'model:end:first', 'send:m1', 'sent:m1',
@@ -282,6 +282,25 @@ describe('gateway: ordering and concurrency', () => {
       'model:start:third', 'model:end:third', 'send:m3', 'sent:m3',
     ]);
     assert.equal(h.store.pendingTurns(), 0);
+  });
+
+  it("a conversation's next turn does not wait for the previous reply's send; replies leave one at a time, in order", async (t) => {
+    const h = await harness(t, { routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    const platform = deferred<void>();
+    h.adapter.gate = platform.promise;
+    const p = ['m1', 'm2', 'm3'].map((id) => h.gateway.receive(msg(id, 'hi')));
+    await h.watch.until(() => h.adapter.attempts.length === 1, 'the first send');
+    // Turns 2 and 3 ran and committed while the platform holds reply 1...
+    await poll(() => h.store.pendingTurns() === 0 && h.store.outbox.due(Date.now()).length === 3, 'all turns completed');
+    await settle();
+    // ...and their replies wait behind it.
+    assert.deepEqual(h.adapter.attempts.map((m) => m.inReplyTo), ['m1']);
+    h.adapter.gate = undefined;
+    platform.resolve();
+    assert.deepEqual((await Promise.all(p)).map(sentState), ['sent', 'sent', 'sent']);
+    assert.deepEqual(h.events, ['send:m1', 'sent:m1', 'send:m2', 'sent:m2', 'send:m3', 'sent:m3']);
+    await h.store.settled(); // the marks commit with the next batch
+    assert.equal(h.store.outbox.due(Date.now()).length, 0);
   });
 
   it('runs different conversations in parallel, never more model calls at once than max_concurrency', async (t) => {
@@ -361,6 +380,16 @@ describe('gateway: sessions', () => {
       { role: 'user', content: 'what is my name?' },
     ]);
     assert.deepEqual(dialogue(c3!), [{ role: 'user', content: 'what is my name?' }]);
+  });
+
+  it('turn 2 sees turn 1 also when both arrive at once (its history waits for turn 1 to commit)', async (t) => {
+    const h = await harness(t);
+    await Promise.all([h.gateway.receive(msg('s1', 'my name is Ada', 'chat-1')), h.gateway.receive(msg('s2', 'what is my name?', 'chat-1'))]);
+    assert.deepEqual(dialogue(h.model.calls[1]!), [
+      { role: 'user', content: 'my name is Ada' },
+      { role: 'assistant', content: 'echo: my name is Ada' },
+      { role: 'user', content: 'what is my name?' },
+    ]);
   });
 });
 

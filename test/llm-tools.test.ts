@@ -31,7 +31,7 @@ function turn(text: string, deltas: string[] = [], signal = new AbortController(
   return {
     message: { platform: 'test', id: 'm1', chat: { id: 'c1', type: 'dm' }, sender: { id: 'u1' }, text, sentAt: Date.now(), attachments: [] },
     identity: { platform: 'test', id: 'u1', role: 'Operator' },
-    history: () => [],
+    history: async () => [],
     signal,
     onDelta: (d) => deltas.push(d),
     conversation: 'test:c1',

@@ -75,6 +75,32 @@ describe('store', () => {
     s.close();
   });
 
+  it('group commit: writes of one tick commit together, a failing one alone is undone; settled() waits for them', async () => {
+    const s = Store.open(':memory:');
+    const reply = { platform: 'test', chatId: 'c1', inReplyTo: '1', text: 'x' };
+    const ok = s.writeOne(() => s.inbox.record(msg('1'), 'test:c1', 1));
+    // One statement that fails (no such turn: foreign key) and a multi-statement write that throws halfway.
+    const orphan = s.writeOne(() => s.completeTurn({ inboxId: 999, conversation: 'test:c1', reply, remember: [], sessionTtlMs: 1 }, 2));
+    const halfway = s.write(() => {
+      s.inbox.record(msg('2'), 'test:c1', 3);
+      throw new Error('halfway');
+    });
+    const after = s.writeOne(() => s.inbox.record(msg('3'), 'test:c1', 4));
+    let settled = false;
+    const done = s.settled().then(() => { settled = true; });
+    assert.equal(s.inbox.pending().length, 0, 'nothing is written before the batch runs');
+    await done;
+    assert.equal(settled, true);
+    assert.equal((await ok).duplicate, false);
+    await assert.rejects(orphan, /FOREIGN KEY/);
+    await assert.rejects(halfway, /halfway/);
+    assert.equal((await after).duplicate, false);
+    assert.deepEqual(s.inbox.pending().map((p) => p.message.id), ['1', '3'], "the throwing write's first statement was undone with it");
+    assert.equal(s.outbox.due(10).length, 0);
+    await s.settled(); // nothing queued: at once
+    s.close();
+  });
+
   it('outbox retry time and dead letters', () => {
     const s = Store.open(':memory:');
     const r = s.inbox.record(msg('1'), 'test:c1', 1);
@@ -95,7 +121,9 @@ describe('store', () => {
     s.sessions.append('k', entries(5, 1000), 1000, 10_000);
     assert.equal(s.sessions.history('k', 5000, 10_000, 3).length, 3);
     assert.deepEqual(s.sessions.history('k', 5000, 10_000, 3).map((h) => h.text), ['m1000-2', 'm1000-3', 'm1000-4']);
-    assert.equal(s.sessions.history('k', 20_001, 10_000, 10).length, 0, 'expired');
+    s.sessions.append('k', entries(1, 8000), 8000, 10_000);
+    assert.deepEqual(s.sessions.history('k', 9000, 10_000, 10).map((h) => h.text), ['m1000-0', 'm1000-1', 'm1000-2', 'm1000-3', 'm1000-4', 'm8000-0'], 'within the TTL the session goes on');
+    assert.equal(s.sessions.history('k', 18_001, 10_000, 10).length, 0, 'expired');
     s.sessions.append('k', entries(1, 30_000), 30_000, 10_000);
     assert.deepEqual(s.sessions.history('k', 30_001, 10_000, 10).map((h) => h.text), ['m30000-0'], 'old entries are not carried into the new session');
     s.close();

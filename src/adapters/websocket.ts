@@ -59,7 +59,10 @@ export class WebSocketAdapter implements Adapter {
     if (open.length === 0) throw new AdapterError(this.platform, 'unavailable', `no client connected for chat ${m.chatId}`);
     // A message nobody asked for right then (scheduled, approved) has no id to answer: `id` is null.
     const frame = JSON.stringify({ type: 'reply', id: m.inReplyTo === undefined ? null : clientId(m.chatId, m.inReplyTo), chat: m.chatId, text: m.text });
-    for (const ws of open) ws.send(frame);
+    for (const ws of open) {
+      corkUntilTick(ws);
+      ws.send(frame);
+    }
     return { platformMessageIds: m.inReplyTo === undefined ? [] : [m.inReplyTo], sentAt: Date.now() };
   }
 
@@ -161,4 +164,17 @@ export class WebSocketAdapter implements Adapter {
 /** The id the client chose, recovered from the inbound id `${chat}/${id}`. */
 function clientId(chat: string, inboundId: string): string {
   return inboundId.startsWith(`${chat}/`) ? inboundId.slice(chat.length + 1) : inboundId;
+}
+
+/**
+ * Holds a socket's writes until the current batch of microtasks is done. The replies of one group
+ * commit are handed over together (Gateway), and `ws` writes each frame with its own writev: corked,
+ * they leave in one system call per socket (measured: ~8 µs of a static reply's ~50 µs was writev).
+ * `_socket` is ws's own field (public in practice since ws 1.x); without it frames go out one by one.
+ */
+function corkUntilTick(ws: WebSocket): void {
+  const socket = (ws as unknown as { _socket?: { cork?: () => void; uncork: () => void; writableCorked: number } })._socket;
+  if (typeof socket?.cork !== 'function' || socket.writableCorked > 0) return;
+  socket.cork();
+  process.nextTick(() => socket.uncork());
 }

@@ -33,7 +33,7 @@ export async function runWorkflowCommand(name: string, opts: WorkflowRunOptions)
     const turn: Turn = {
       message: { platform: opts.platform, id: randomUUID(), chat: { id: opts.chat, type: 'dm' }, sender: { id: user }, text: opts.input, sentAt: Date.now(), attachments: [] },
       identity: { platform: opts.platform, id: user, role: config.security.roles.roleOf(opts.platform, user) },
-      history: () => [],
+      history: async () => [],
       signal: AbortSignal.timeout(spec.timeoutMs + 5000),
       onDelta: undefined,
       conversation,

@@ -1,7 +1,12 @@
 // The pipeline: inbox → session → router → executor → outbox → adapter.send. One turn per conversation
 // at a time, in arrival order; different conversations run in parallel (model calls are bounded by the
-// executor). Every state change is committed before the next step, so a killed process resumes:
-// pending turns are redone, queued replies are sent.
+// executor). Every state change is committed before the step that depends on it, so a killed process
+// resumes: pending turns are redone, queued replies are sent.
+//
+// A conversation's next turn starts as soon as the previous one has queued its completion, not once
+// that has committed: writes commit in groups (Store.write), and a conversation whose messages arrive
+// back to back would otherwise pay one commit per turn. Replies still leave after their commit and in
+// turn order (#deliveries); history() waits for the queued commit (Store.settled).
 import type { Adapter, AdapterHost, Submitted, TurnOutcome } from '../adapters/contract.ts';
 import type { AdapterRegistry } from '../adapters/registry.ts';
 import type { Store } from '../store/store.ts';
@@ -35,8 +40,10 @@ export class Gateway {
   readonly #executor: Executor;
   readonly #adapters: AdapterRegistry;
   readonly #log: Logger;
-  /** Tail of each conversation's queue: the next turn chains onto it. */
+  /** Tail of each conversation's queue: the next turn chains onto it (settles when the turn before has queued its completion). */
   readonly #queues = new Map<string, Promise<unknown>>();
+  /** Tail of each conversation's replies: a reply is handed to the adapter after the one before it. */
+  readonly #deliveries = new Map<string, Promise<unknown>>();
   readonly #sending = new Set<number>();
   /** Inbox ids queued or running in this process, so recover() never starts one a second time. */
   readonly #queued = new Set<number>();
@@ -107,7 +114,7 @@ export class Gateway {
     const conversation = conversationKey(message);
     // Records of one event-loop turn commit together; their callbacks run in arrival order, so
     // per-conversation order is kept.
-    const rec = await this.#store.write(() => this.#store.inbox.record(message, conversation, Date.now()));
+    const rec = await this.#store.writeOne(() => this.#store.inbox.record(message, conversation, Date.now()));
     if (rec.duplicate) {
       this.#log.info({ platform: message.platform, id: message.id }, 'duplicate message ignored');
       return { duplicate: true };
@@ -161,19 +168,34 @@ export class Gateway {
   #enqueue(t: PendingTurn, onDelta?: (text: string) => void): Promise<TurnOutcome> {
     this.#queued.add(t.inboxId);
     const prev = this.#queues.get(t.conversation) ?? Promise.resolve();
-    const run = prev.then(() => this.#process(t, onDelta));
-    const tail = run.catch(() => undefined);
-    this.#queues.set(t.conversation, tail);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const run = prev.then(() => this.#process(t, release, onDelta));
+    const tail = run.then(() => undefined, () => undefined);
+    this.#queues.set(t.conversation, gate);
     this.#inFlight.add(tail);
     void tail.then(() => {
+      release(); // a turn that ended without queueing a completion (no route, failure, shutdown)
       this.#queued.delete(t.inboxId);
       this.#inFlight.delete(tail);
-      if (this.#queues.get(t.conversation) === tail) this.#queues.delete(t.conversation);
+      if (this.#queues.get(t.conversation) === gate) this.#queues.delete(t.conversation);
     });
     return run;
   }
 
-  async #process(t: PendingTurn, onDelta?: (text: string) => void): Promise<TurnOutcome> {
+  /** Hands a reply to its adapter once it is committed and the conversation's previous reply has been handed over. */
+  #deliverInOrder(conversation: string, committed: Promise<number>, reply: OutboundMessage): Promise<'sent' | 'queued' | 'dead'> {
+    const prev = this.#deliveries.get(conversation) ?? Promise.resolve();
+    const mine = Promise.all([committed, prev]).then(([id]) => this.#deliver({ id, attempts: 0, partsSent: 0, ...reply }));
+    const tail = mine.then(() => undefined, () => undefined);
+    this.#deliveries.set(conversation, tail);
+    void tail.then(() => {
+      if (this.#deliveries.get(conversation) === tail) this.#deliveries.delete(conversation);
+    });
+    return mine;
+  }
+
+  async #process(t: PendingTurn, release: () => void, onDelta?: (text: string) => void): Promise<TurnOutcome> {
     const { message } = t;
     const started = Date.now();
     const { sessions } = this.#config;
@@ -181,7 +203,10 @@ export class Gateway {
       platform: message.platform, id: message.sender.id, role: roleOf(message, this.#config.security.roles),
       ...(message.sender.name === undefined ? {} : { name: message.sender.name }),
     };
-    const history = () => this.#store.sessions.history(t.conversation, started, sessions.ttlMs, sessions.maxHistory);
+    const history = async () => {
+      await this.#store.settled(); // the previous turn's entries may still be in the commit queue
+      return this.#store.sessions.history(t.conversation, started, sessions.ttlMs, sessions.maxHistory);
+    };
     // Chat commands (/run, /approve, ...) come before the rules: a route cannot shadow them. The cheap
     // first-character test keeps ordinary messages off the parser.
     // Fields for log lines of this turn; not a child logger: pino copies and redacts a child's bindings
@@ -194,7 +219,7 @@ export class Gateway {
     let notice: ActionResult | undefined;
     if (limit && !limit.ok) {
       if (!limit.notify) {
-        await this.#store.write(() => this.#store.completeTurnWithoutReply(t.inboxId, Date.now()));
+        await this.#store.writeOne(() => this.#store.completeTurnWithoutReply(t.inboxId, Date.now()));
         log.info(where, 'rate limited: not answered');
         return { duplicate: false, route: null, result: null, delivery: 'none' };
       }
@@ -212,7 +237,7 @@ export class Gateway {
           ? { index: -1, match: null, action: media.handler, source: media.source }
           : matchRoute(this.#config.routes, { platform: message.platform, text: message.text, role: identity.role });
     if (!route) {
-      await this.#store.write(() => this.#store.completeTurnWithoutReply(t.inboxId, Date.now()));
+      await this.#store.writeOne(() => this.#store.completeTurnWithoutReply(t.inboxId, Date.now()));
       log.info(where, 'no route matched and no default rule: not answered');
       return { duplicate: false, route: null, result: null, delivery: 'none' };
     }
@@ -252,10 +277,12 @@ export class Gateway {
       ...(preview === undefined ? {} : { editOf: preview }),
     };
     const completion = { inboxId: t.inboxId, conversation: t.conversation, reply, remember, sessionTtlMs: sessions.ttlMs };
-    const outboxId = await this.#store.write(() => this.#store.completeTurn(completion, now));
+    const committed = this.#store.writeOne(() => this.#store.completeTurn(completion, now));
+    const delivered = this.#deliverInOrder(t.conversation, committed, reply);
+    release(); // the conversation's next turn may start: it commits (and is delivered) after this one
+    await committed;
     if (result.status === 'ok') this.#remember(message, text, now);
-    const delivery = await this.#deliver({ id: outboxId, attempts: 0, partsSent: 0, ...reply });
-    return { duplicate: false, route, result, delivery };
+    return { duplicate: false, route, result, delivery: await delivered };
   }
 
   /** Context memory learns from a finished turn after its reply is committed; nobody waits for the embedding. */
@@ -295,7 +322,7 @@ export class Gateway {
     // order is what matters); the mark commits with the next batch. A crash in between means this one
     // reply is sent again on restart — the window the outbox design accepts (docs/ARCHITECTURE.md).
     this.#metrics?.message(row.platform, 'out');
-    this.#store.write(() => this.#store.outbox.markSent(row.id, receipt))
+    this.#store.writeOne(() => this.#store.outbox.markSent(row.id, receipt))
       .catch((err: unknown) => this.#log.error({ err, outbox: row.id }, 'could not mark a reply sent; it may be sent again after a restart'))
       .finally(() => this.#sending.delete(row.id));
     return 'sent';

@@ -20,7 +20,7 @@ export function scheduledRun(executor: Executor, gateway: Pick<Gateway, 'announc
         text: s.input, sentAt: slot.getTime(), attachments: [], ...(threadId === undefined ? {} : { threadId }),
       },
       identity: { platform: SCHEDULE_PLATFORM, id: s.name, role: s.role },
-      history: () => [],
+      history: async () => [],
       signal,
       onDelta: undefined,
       conversation: `${platform}:${chatId}`,

@@ -6,9 +6,10 @@ export interface Turn {
   readonly identity: Identity;
   /**
    * Earlier entries of this conversation, oldest first (empty when the session is new or expired).
-   * A function: only actions that use history (llm) pay for reading it.
+   * A function: only actions that use history (llm) pay for reading it. Asynchronous: the previous
+   * turn of the conversation may still be committing its entries (see Gateway).
    */
-  readonly history: () => readonly HistoryEntry[];
+  readonly history: () => Promise<readonly HistoryEntry[]>;
   readonly signal: AbortSignal;
   /** Streams reply text as it is produced, when the adapter can show it. */
   readonly onDelta: ((text: string) => void) | undefined;

@@ -10,15 +10,20 @@ export class Sessions {
   readonly #upsert;
   readonly #history;
   readonly #append;
+  readonly #appendPair;
   readonly #recent;
   readonly #codec: TextCodec;
 
   constructor(db: Db, codec: TextCodec) {
     this.#codec = codec;
     this.#get = db.prepare(`SELECT started_at, updated_at FROM sessions WHERE conversation = ?`);
+    // One statement decides whether the session expired (it restarts at the new entries) or goes on:
+    // a turn's writes are on the hot path, and a SELECT first would cost a statement more.
     this.#upsert = db.prepare(
-      `INSERT INTO sessions (conversation, started_at, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (conversation) DO UPDATE SET started_at = excluded.started_at, updated_at = excluded.updated_at`,
+      `INSERT INTO sessions (conversation, started_at, updated_at) VALUES (@conversation, @startedAt, @now)
+       ON CONFLICT (conversation) DO UPDATE SET
+         started_at = CASE WHEN @now - sessions.updated_at > @ttl THEN excluded.started_at ELSE sessions.started_at END,
+         updated_at = excluded.updated_at`,
     );
     this.#history = db.prepare(
       `SELECT role, text, at FROM messages WHERE conversation = ? AND at >= ? ORDER BY id DESC LIMIT ?`,
@@ -29,6 +34,8 @@ export class Sessions {
        FROM sessions s ORDER BY s.updated_at DESC LIMIT ?`,
     );
     this.#append = db.prepare(`INSERT INTO messages (conversation, role, text, at) VALUES (?, ?, ?, ?)`);
+    // The usual turn (question + answer) in one statement.
+    this.#appendPair = db.prepare(`INSERT INTO messages (conversation, role, text, at) VALUES (?, ?, ?, ?), (?, ?, ?, ?)`);
   }
 
   /** The most recently active conversations, newest first (for `/sessions`). */
@@ -47,10 +54,15 @@ export class Sessions {
 
   /** Appends entries; must run inside the turn's transaction. Restarts the session when it expired. */
   append(conversation: string, entries: readonly HistoryEntry[], now: number, ttlMs: number): void {
-    const s = this.#get.get(conversation) as { started_at: number; updated_at: number } | undefined;
-    const expired = !s || now - s.updated_at > ttlMs;
-    const startedAt = expired ? Math.min(now, ...entries.map((e) => e.at)) : s.started_at;
-    this.#upsert.run(conversation, startedAt, now);
+    let startedAt = now; // where a new (or restarted) session begins: its first entry
+    for (const e of entries) if (e.at < startedAt) startedAt = e.at;
+    this.#upsert.run({ conversation, startedAt, now, ttl: ttlMs });
+    const [a, b] = entries;
+    if (entries.length === 2 && a && b) {
+      const c = this.#codec;
+      this.#appendPair.run(conversation, a.role, c.encrypt(a.text), a.at, conversation, b.role, c.encrypt(b.text), b.at);
+      return;
+    }
     for (const e of entries) this.#append.run(conversation, e.role, this.#codec.encrypt(e.text), e.at);
   }
 }

@@ -24,6 +24,8 @@ export interface TurnCompletion {
 
 interface QueuedWrite {
   readonly fn: () => unknown;
+  /** The write is one statement or its own db.transaction, so it needs no savepoint to fail alone. */
+  readonly atomic: boolean;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -44,6 +46,8 @@ export class Store {
   readonly #savepoint: (fn: () => unknown) => unknown;
   readonly #batch: Transaction<(ops: readonly QueuedWrite[], results: { ok: boolean; v: unknown }[]) => void>;
   #queue: QueuedWrite[] = [];
+  /** Settles after the batch now queued has committed (see settled()). */
+  #batchDone: Promise<void> | undefined;
 
   constructor(opened: OpenedDb) {
     this.#opened = opened;
@@ -67,7 +71,7 @@ export class Store {
     this.#batch = db.transaction((ops: readonly QueuedWrite[], results: { ok: boolean; v: unknown }[]) => {
       for (const op of ops) {
         try {
-          results.push({ ok: true, v: this.#savepoint(op.fn) });
+          results.push({ ok: true, v: op.atomic ? op.fn() : this.#savepoint(op.fn) });
         } catch (err) {
           results.push({ ok: false, v: err });
         }
@@ -89,16 +93,40 @@ export class Store {
    * after the commit: callers continue only once their write is durable.
    */
   write<T>(fn: () => T): Promise<T> {
+    return this.#enqueue(fn, false);
+  }
+
+  /**
+   * write() for a `fn` that is atomic by itself: ONE statement (SQLite undoes a failed statement alone)
+   * or one db.transaction (which nests as its own savepoint). It skips write()'s savepoint: on the hot
+   * path (three of these per turn) the SAVEPOINT/RELEASE pair cost ~10% of a static reply's throughput.
+   */
+  writeOne<T>(fn: () => T): Promise<T> {
+    return this.#enqueue(fn, true);
+  }
+
+  #enqueue<T>(fn: () => T, atomic: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ fn, atomic, resolve: resolve as (v: unknown) => void, reject });
       if (this.#queue.length === 1) setImmediate(() => this.#flush());
     });
+  }
+
+  /**
+   * Resolves once every write queued so far has committed (or failed): a reader that must see writes
+   * other code queued without waiting for them (a conversation's next turn reading the history its
+   * previous turn queued) awaits this first. Immediate when nothing is queued.
+   */
+  settled(): Promise<void> {
+    if (this.#queue.length === 0) return Promise.resolve();
+    return (this.#batchDone ??= this.writeOne(() => undefined).then(() => undefined, () => undefined));
   }
 
   #flush(): void {
     const ops = this.#queue;
     if (ops.length === 0) return;
     this.#queue = [];
+    this.#batchDone = undefined;
     const results: { ok: boolean; v: unknown }[] = [];
     try {
       // IMMEDIATE: the write lock is taken before the first read, so a batch that reads before it writes

@@ -64,10 +64,10 @@ export class ToolBoxError extends Error {
   }
 }
 
-export function buildMessages(system: string, turn: Turn, historyTurns: number): ChatMessage[] {
+export async function buildMessages(system: string, turn: Turn, historyTurns: number): Promise<ChatMessage[]> {
   const messages: ChatMessage[] = [];
   if (system) messages.push({ role: 'system', content: system });
-  const history = historyTurns > 0 ? turn.history().slice(-historyTurns) : [];
+  const history = historyTurns > 0 ? (await turn.history()).slice(-historyTurns) : [];
   for (const h of history) messages.push({ role: h.role, content: h.text });
   messages.push({ role: 'user', content: turn.message.text });
   return messages;
@@ -90,7 +90,7 @@ async function answerCall(call: ToolCall, tools: ToolBox, signal: AbortSignal): 
 }
 
 async function converse(client: ModelClient, p: LlmParams, turn: Turn): Promise<ChatResult> {
-  const messages = buildMessages(p.system, turn, p.historyTurns);
+  const messages = await buildMessages(p.system, turn, p.historyTurns);
   const base = { maxTokens: p.maxTokens, temperature: p.temperature, signal: turn.signal };
   const tools = p.tools && p.tools.specs.length > 0 ? p.tools : undefined;
   const maxRounds = p.maxToolRounds ?? DEFAULT_MAX_TOOL_ROUNDS;
