@@ -2,7 +2,7 @@
 // encryption before storing), approvals, and migration 4 (outbox rebuilt with rows kept).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -225,4 +225,29 @@ test('migration 4 keeps outbox rows of an older database and allows messages wit
   assert.equal(row.inReplyTo, undefined);
   assert.equal(row.text, 'daily report');
   store.close();
+});
+
+test('migration 7 keeps the sessions of an older database (now keyed by conversation alone) and prunes done turns without the index', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'clawdbot-mig-'));
+  const path = join(dir, 'db.sqlite');
+  const native = nativeParts();
+  const raw = native.addon ? new BetterSqlite3(path, { nativeBinding: native.addon }) : new BetterSqlite3(path);
+  raw.loadExtension(native.vec0);
+  for (const m of migrations.slice(0, 6)) raw.exec(m);
+  raw.pragma('user_version = 6');
+  raw.prepare("INSERT INTO sessions (conversation, started_at, updated_at) VALUES ('cli:t', 100, 200)").run();
+  raw.prepare("INSERT INTO messages (conversation, role, text, at) VALUES ('cli:t', 'user', 'earlier words', 150)").run();
+  raw.prepare("INSERT INTO inbox (platform, message_id, conversation, payload, status, received_at, done_at) VALUES ('cli', 'm1', 'cli:t', '{}', 'done', 1, 2)").run();
+  raw.close();
+  const store = Store.open(path);
+  assert.deepEqual(store.sessions.history('cli:t', 300, 1000, 10).map((h) => h.text), ['earlier words']);
+  const rec = store.inbox.record({ platform: 'cli', id: 'm2', chat: { id: 't', type: 'dm' }, sender: { id: 'u' }, text: 'next', sentAt: 400, attachments: [] }, 'cli:t', 400);
+  assert.equal(rec.duplicate, false);
+  if (rec.duplicate) return;
+  const remember = [{ role: 'user' as const, text: 'next', at: 400 }, { role: 'assistant' as const, text: 'answer', at: 401 }];
+  store.completeTurn({ inboxId: rec.inboxId, conversation: 'cli:t', reply: { platform: 'cli', chatId: 't', inReplyTo: 'm2', text: 'answer' }, remember, sessionTtlMs: 1000 }, 401);
+  assert.deepEqual(store.sessions.history('cli:t', 500, 1000, 10).map((h) => h.text), ['earlier words', 'next', 'answer'], 'the session went on');
+  assert.equal(store.inbox.prune(3), 1, 'the old done turn is pruned, the new one kept');
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -209,4 +209,18 @@ export const migrations: readonly string[] = [
     imported_at  INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  `
+  -- Fewer b-trees on a turn's path (every one it touches is a page written per commit): finished turns
+  -- are pruned by an hourly scan instead of an index each turn would update, and a session is keyed by
+  -- its conversation alone (no rowid table + unique index pair).
+  DROP INDEX inbox_done_at;
+  CREATE TABLE sessions_new (
+    conversation TEXT PRIMARY KEY,
+    started_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO sessions_new (conversation, started_at, updated_at) SELECT conversation, started_at, updated_at FROM sessions;
+  DROP TABLE sessions;
+  ALTER TABLE sessions_new RENAME TO sessions;
+  `,
 ];

@@ -20,9 +20,9 @@ export class Sessions {
     // One statement decides whether the session expired (it restarts at the new entries) or goes on:
     // a turn's writes are on the hot path, and a SELECT first would cost a statement more.
     this.#upsert = db.prepare(
-      `INSERT INTO sessions (conversation, started_at, updated_at) VALUES (@conversation, @startedAt, @now)
+      `INSERT INTO sessions (conversation, started_at, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (conversation) DO UPDATE SET
-         started_at = CASE WHEN @now - sessions.updated_at > @ttl THEN excluded.started_at ELSE sessions.started_at END,
+         started_at = CASE WHEN excluded.updated_at - sessions.updated_at > ? THEN excluded.started_at ELSE sessions.started_at END,
          updated_at = excluded.updated_at`,
     );
     this.#history = db.prepare(
@@ -56,7 +56,7 @@ export class Sessions {
   append(conversation: string, entries: readonly HistoryEntry[], now: number, ttlMs: number): void {
     let startedAt = now; // where a new (or restarted) session begins: its first entry
     for (const e of entries) if (e.at < startedAt) startedAt = e.at;
-    this.#upsert.run({ conversation, startedAt, now, ttl: ttlMs });
+    this.#upsert.run(conversation, startedAt, now, ttlMs);
     const [a, b] = entries;
     if (entries.length === 2 && a && b) {
       const c = this.#codec;
