@@ -415,10 +415,6 @@ export async function buildBundle(options: BundleOptions = {}): Promise<BundleRe
   for (const f of readdirSync(outDir)) if (CHUNK_PATTERN.test(f.replace(/\.map$/, ''))) rmSync(join(outDir, f), { force: true });
   const main = await run('the program', {
     ...program,
-    // The program itself needs no kept names (our errors set `name`; `var X = class {}` is named by the
-    // binding anyway): keepNames would wrap each of its ~1,600 functions in a __name() call at load
-    // (measured: exec -4 ms, idle RSS -0.3 MB without). Library chunks keep them (grammy, above).
-    keepNames: false,
     entryPoints: [entry],
     outfile: mainFile,
     metafile: options.metafile === true,

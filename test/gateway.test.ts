@@ -196,6 +196,20 @@ class ScriptedAdapter implements Adapter {
   }
 }
 
+/** A ScriptedAdapter that shows a preview (a message it edits) while a turn runs, like Telegram's. */
+class StreamingScriptedAdapter extends ScriptedAdapter {
+  readonly #log: string[];
+  constructor(platform: string, events: string[], watch: Watch) {
+    super(platform, events, watch);
+    this.#log = events;
+  }
+
+  startStream(m: InboundMessage): { push(text: string): void; end(): Promise<string | undefined> } {
+    this.#log.push(`preview:${m.id}`);
+    return { push: () => {}, end: async () => undefined };
+  }
+}
+
 const msg = (id: string, text: string, chat = 'c1', platform = 'test'): InboundMessage => ({
   platform, id, chat: { id: chat, type: 'dm' }, sender: { id: 'u1', name: 'Ada' }, text, sentAt: Date.now(), attachments: [],
 });
@@ -210,6 +224,8 @@ interface HarnessOptions {
   routes?: readonly Route[];
   platforms?: readonly string[];
   store?: Store;
+  /** The adapters show stream previews (StreamingScriptedAdapter). */
+  streaming?: boolean;
 }
 
 async function harness(t: TestContext, opts: HarnessOptions = {}) {
@@ -226,7 +242,7 @@ async function harness(t: TestContext, opts: HarnessOptions = {}) {
   const registry = new AdapterRegistry();
   const adapters = new Map<string, ScriptedAdapter>();
   for (const p of opts.platforms ?? ['test']) {
-    const a = new ScriptedAdapter(p, events, watch);
+    const a = opts.streaming ? new StreamingScriptedAdapter(p, events, watch) : new ScriptedAdapter(p, events, watch);
     registry.add(a);
     adapters.set(p, a);
   }
@@ -301,6 +317,38 @@ describe('gateway: ordering and concurrency', () => {
     assert.deepEqual(h.events, ['send:m1', 'sent:m1', 'send:m2', 'sent:m2', 'send:m3', 'sent:m3']);
     await h.store.settled(); // the marks commit with the next batch
     assert.equal(h.store.outbox.due(Date.now()).length, 0);
+  });
+
+  it('a reply committed while the previous one is still being sent waits for it: flushDue() neither sends it early nor twice', async (t) => {
+    const h = await harness(t, { routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    const platform = deferred<void>();
+    h.adapter.gate = platform.promise;
+    const p = ['m1', 'm2'].map((id) => h.gateway.receive(msg(id, 'hi')));
+    await h.watch.until(() => h.adapter.attempts.length === 1, 'the first send');
+    await poll(() => h.store.pendingTurns() === 0 && h.store.outbox.due(Date.now()).length === 2, 'both committed');
+    h.adapter.gate = undefined;
+    h.gateway.flushDue(); // serve's timer: m2 is due, but it is the delivery chain's to send
+    h.gateway.host('test').online('c1');
+    await settle();
+    platform.resolve();
+    await Promise.all(p);
+    await h.store.settled();
+    await settle();
+    assert.deepEqual(h.events, ['send:m1', 'sent:m1', 'send:m2', 'sent:m2']);
+  });
+
+  it("the next turn's preview waits for the previous reply to be sent (a preview is a message in the chat)", async (t) => {
+    const h = await harness(t, { streaming: true, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    const platform = deferred<void>();
+    h.adapter.gate = platform.promise;
+    const p = ['m1', 'm2'].map((id) => h.gateway.receive(msg(id, 'hi')));
+    await h.watch.until(() => h.adapter.attempts.length === 1, 'the first send');
+    await settle();
+    assert.deepEqual(h.events, ['preview:m1', 'send:m1']);
+    h.adapter.gate = undefined;
+    platform.resolve();
+    await Promise.all(p);
+    assert.deepEqual(h.events, ['preview:m1', 'send:m1', 'sent:m1', 'preview:m2', 'send:m2', 'sent:m2']);
   });
 
   it('runs different conversations in parallel, never more model calls at once than max_concurrency', async (t) => {

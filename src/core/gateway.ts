@@ -186,7 +186,9 @@ export class Gateway {
   /** Hands a reply to its adapter once it is committed and the conversation's previous reply has been handed over. */
   #deliverInOrder(conversation: string, committed: Promise<number>, reply: OutboundMessage): Promise<'sent' | 'queued' | 'dead'> {
     const prev = this.#deliveries.get(conversation) ?? Promise.resolve();
-    const mine = Promise.all([committed, prev]).then(([id]) => this.#deliver({ id, attempts: 0, partsSent: 0, ...reply }));
+    // Reserved from its commit on: flushDue()/online() must not send it ahead of the reply before it, nor twice.
+    const reserved = committed.then((id) => { this.#sending.add(id); return id; });
+    const mine = Promise.all([reserved, prev]).then(([id]) => this.#deliver({ id, attempts: 0, partsSent: 0, ...reply }, true));
     const tail = mine.then(() => undefined, () => undefined);
     this.#deliveries.set(conversation, tail);
     void tail.then(() => {
@@ -245,7 +247,11 @@ export class Gateway {
     const typing = notice ? undefined : adapter?.startTyping?.(message);
     // A caller that shows deltas itself (WebSocket, terminal) passes onDelta; otherwise the adapter may
     // stream a preview into the chat.
-    const stream = notice || onDelta ? undefined : adapter?.startStream?.(message);
+    const streams = !notice && !onDelta && adapter?.startStream !== undefined;
+    // A preview is a message in the chat: it must not appear before the previous turn's reply, which
+    // may still be on its way (the next turn starts before that send, see #deliverInOrder).
+    if (streams) await this.#deliveries.get(t.conversation);
+    const stream = streams ? adapter.startStream!(message) : undefined;
     const result: ActionResult = notice ?? await this.#executor
       .run(route.action, {
         message, identity, history, signal: this.#abort.signal, onDelta: onDelta ?? stream?.push.bind(stream),
@@ -299,9 +305,13 @@ export class Gateway {
     void work.finally(() => this.#inFlight.delete(work));
   }
 
-  async #deliver(row: OutboxRow): Promise<'sent' | 'queued' | 'dead'> {
+  async #deliver(row: OutboxRow, reserved = false): Promise<'sent' | 'queued' | 'dead'> {
     const adapter: Adapter | undefined = this.#adapters.get(row.platform);
-    if (!adapter || this.#sending.has(row.id)) return 'queued';
+    if (!adapter) {
+      if (reserved) this.#sending.delete(row.id);
+      return 'queued';
+    }
+    if (!reserved && this.#sending.has(row.id)) return 'queued';
     // The id stays in #sending until the row's new state is committed, so flushDue() or online() can
     // never pick the same reply up again in between.
     this.#sending.add(row.id);
