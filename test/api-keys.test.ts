@@ -162,7 +162,8 @@ describe('ApiKeyAuth over HTTP', () => {
 
   it('a wrong key, a missing key and a key in the query string are refused', async () => {
     const made = cliKeys.add('user-bot', 'User', Date.now());
-    assert.deepEqual(await check(server.url, bearer(`${made.key.slice(0, -1)}A`)), { ok: false, error: 'invalid API key' });
+    const wrong = `${made.key.slice(0, -1)}${made.key.endsWith('A') ? 'B' : 'A'}`; // one character off, never the key itself
+    assert.deepEqual(await check(server.url, bearer(wrong)), { ok: false, error: 'invalid API key' });
     assert.deepEqual(await check(server.url, bearer('')), { ok: false, error: 'missing API key (Authorization: Bearer <key> or X-API-Key)' });
     assert.deepEqual(await check(server.url), { ok: false, error: 'missing API key (Authorization: Bearer <key> or X-API-Key)' });
     for (const param of ['api_key', 'key', 'token', 'access_token']) {
