@@ -4,7 +4,7 @@
 // way, through the same problem reporting.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { record, string } from 'zod';
+import { record, string } from 'zod/mini';
 import { compileCommands, commandEntry } from '../src/core/config/commands.ts';
 import { parseYaml } from '../src/core/config/document.ts';
 import { obj } from '../src/core/config/kit.ts';

@@ -2,13 +2,14 @@
 // mistake is reported the way `clawdbot doctor` shows it (file:line:col, key path, what was expected).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { nullish } from 'zod/mini';
 import { parseYaml } from '../src/core/config/document.ts';
 import { obj } from '../src/core/config/kit.ts';
 import { issuesToProblems, sortByPosition } from '../src/core/config/problems.ts';
 import { compileSchedules, schedulesList, type ScheduleSpec } from '../src/core/config/schedules.ts';
 
-// The section as the top-level schema will hold it (`schedules: schedulesList.nullish()`).
-const section = obj({ schedules: schedulesList.nullish() });
+// The section as the top-level schema will hold it (`schedules: nullish(schedulesList)`).
+const section = obj({ schedules: nullish(schedulesList) });
 
 function parse(text: string) {
   const f = parseYaml(text, '/cfg/c.yaml', 'c.yaml', {});

@@ -2,7 +2,7 @@
 // with file:line:col, the key path, what was expected and (for typos) a did-you-mean.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { record, string } from 'zod';
+import { record, string } from 'zod/mini';
 import { parseYaml } from '../src/core/config/document.ts';
 import { obj } from '../src/core/config/kit.ts';
 import { issuesToProblems } from '../src/core/config/problems.ts';

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYamlText, stringify } from 'yaml';
+import { nullish } from 'zod/mini';
 import { promDuration, renderRules, runMetricsRules } from '../src/cli/metrics.ts';
 import { parseYaml } from '../src/core/config/document.ts';
 import { obj } from '../src/core/config/kit.ts';
@@ -27,7 +28,7 @@ const ROOT = new URL('..', import.meta.url).pathname;
 /** The seed's section 4.3 (test/fixtures/config/seed-metrics.yaml). */
 const SEED = readFileSync(new URL('./fixtures/config/seed-metrics.yaml', import.meta.url), 'utf8');
 
-const schema = obj({ metrics: metricsSection.nullish() });
+const schema = obj({ metrics: nullish(metricsSection) });
 
 function load(yaml: string, env: NodeJS.ProcessEnv = {}): MetricsConfig {
   const f = parseYaml(yaml, '/x/c.yaml', 'c.yaml', env);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, createServer as createTlsServer, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import WebSocket, { WebSocketServer } from 'ws';
+import { nullish } from 'zod/mini';
 import { obj } from '../src/core/config/kit.ts';
 import { parseYaml } from '../src/core/config/document.ts';
 import { issuesToProblems } from '../src/core/config/problems.ts';
@@ -132,7 +133,7 @@ function wsAsk(ws: WebSocket, text: string): Promise<string> {
 const readCa = () => readFileSync(ca.cert);
 
 describe('security.tls config', () => {
-  const schema = obj({ security: obj({ tls: tlsSection.nullish() }) });
+  const schema = obj({ security: obj({ tls: nullish(tlsSection) }) });
   const load = (yaml: string): { problems: string[]; tls?: TlsConfig } => {
     const f = parseYaml(yaml, '/etc/clawdbot/c.yaml', 'c.yaml', {});
     assert.deepEqual(f.problems, []);

@@ -2,7 +2,7 @@
 // `file` the trail is kept in the database only.
 //   audit: { file: /var/log/clawdbot/audit.jsonl, max_size: 10MB, keep: 5 }
 import { isAbsolute, join, resolve } from 'node:path';
-import type { output } from 'zod';
+import { nullish, type output } from 'zod/mini';
 import { intIn, nonEmpty, obj, val } from './kit.ts';
 import { EXPECTED_SIZE, parseSize } from './units.ts';
 
@@ -20,12 +20,12 @@ export interface AuditConfig {
 }
 
 export const auditSection = obj({
-  file: val('a file path (relative to this config file, or ~/...)', nonEmpty).nullish(),
-  max_size: val(`${EXPECTED_SIZE}, at least 64KB`, (v) => {
+  file: nullish(val('a file path (relative to this config file, or ~/...)', nonEmpty)),
+  max_size: nullish(val(`${EXPECTED_SIZE}, at least 64KB`, (v) => {
     const n = parseSize(v);
     return n !== undefined && n >= MIN_SIZE ? n : undefined;
-  }).nullish(),
-  keep: intIn(0, 1000).nullish(),
+  })),
+  keep: nullish(intIn(0, 1000)),
 });
 
 export type RawAudit = output<typeof auditSection>;

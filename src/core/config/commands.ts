@@ -4,12 +4,12 @@
 // and every parameter must be used; the program (argv[0]) is fixed, never a placeholder; a default
 // must itself be an acceptable value.
 import { isAbsolute, join, resolve } from 'node:path';
-import { discriminatedUnion, lazy, literal, record, string, type output, type ZodType } from 'zod';
+import { discriminatedUnion, lazy, literal, nullish, record, superRefine, type output, type ZodMiniType } from 'zod/mini';
 import { checkValue } from '../commands/params.ts';
 import { PARAM_NAME, placeholdersIn } from '../commands/placeholders.ts';
 import { HTTP_METHODS, type CommandSpec, type JsonValue, type ParamSpec, type RunnerSpec } from '../commands/types.ts';
 import { ROLES, isRole, type Role } from '../policy.ts';
-import { bool, intIn, nonEmpty, obj, oneOf, regex, str, text, val } from './kit.ts';
+import { bool, intIn, matching, nonEmpty, obj, oneOf, regex, str, text, val } from './kit.ts';
 import { didYouMean } from './problems.ts';
 import { EXPECTED_DURATION, EXPECTED_SIZE, parseDuration, parseHttpUrl, parseSize } from './units.ts';
 
@@ -23,24 +23,24 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 
 /** A mapping whose keys must match `key` (the problem names the bad key). */
-function named<V extends ZodType>(key: RegExp, what: string, value: V) {
-  return record(string().regex(key), value, { error: (iss) => (iss.code === 'invalid_key' ? `expected ${what}, got the name ${JSON.stringify(iss.input)}` : undefined) });
+function named<V extends ZodMiniType>(key: RegExp, what: string, value: V) {
+  return record(matching(key), value, { error: (iss) => (iss.code === 'invalid_key' ? `expected ${what}, got the name ${JSON.stringify(iss.input)}` : undefined) });
 }
 
 const scalar = (v: unknown) => (typeof v === 'boolean' ? String(v) : str(v));
 
 function paramSchema() {
   return obj({
-    type: oneOf(PARAM_TYPES).nullish(),
-    pattern: regex.nullish(),
-    enum: val('a list of allowed values', (v) => {
+    type: nullish(oneOf(PARAM_TYPES)),
+    pattern: nullish(regex),
+    enum: nullish(val('a list of allowed values', (v) => {
       const items = Array.isArray(v) ? v.map(scalar) : undefined;
       return items?.length && items.every((x) => x !== undefined) ? (items as string[]) : undefined;
-    }).nullish(),
-    required: bool.nullish(),
-    default: val('a text, a number or true/false', scalar).nullish(),
-    description: text('a short description').nullish(),
-  }).superRefine((p, ctx) => {
+    })),
+    required: nullish(bool),
+    default: nullish(val('a text, a number or true/false', scalar)),
+    description: nullish(text('a short description')),
+  }).check(superRefine((p, ctx) => {
     if (p.required === true && p.default != null) {
       ctx.addIssue({ code: 'custom', path: ['required'], message: 'expected `required: true` or a default, not both (a parameter with a default may be left out)' });
     }
@@ -54,12 +54,12 @@ function paramSchema() {
       const r = checkValue(spec, p.default);
       if ('problem' in r) ctx.addIssue({ code: 'custom', path: ['default'], message: `expected ${r.problem} (a default must be a value the parameter accepts)` });
     }
-  });
+  }));
 }
 
 type RawParam = output<ReturnType<typeof paramSchema>>;
 
-// The schemas are built on first use (zod.lazy below): building them costs a few milliseconds at
+// The schemas are built on first use (lazy below): building them costs a few milliseconds at
 // every start, which a config without `commands:` should not pay.
 function runnersSchema() {
   const param = paramSchema();
@@ -84,30 +84,30 @@ function runnersSchema() {
   const path = (what: string) => val(what, nonEmpty);
 
   const common = {
-    description: text('a short description').nullish(),
-    params: named(PARAM_NAME, 'a parameter name (letters, digits and _, not starting with a digit)', param).nullish(),
-    role: role.nullish(),
-    timeout: val(EXPECTED_DURATION.replace('a duration', 'a duration up to 24h'), (v) => {
+    description: nullish(text('a short description')),
+    params: nullish(named(PARAM_NAME, 'a parameter name (letters, digits and _, not starting with a digit)', param)),
+    role: nullish(role),
+    timeout: nullish(val(EXPECTED_DURATION.replace('a duration', 'a duration up to 24h'), (v) => {
       const ms = parseDuration(v);
       return ms !== undefined && ms >= 1 && ms <= MAX_TIMEOUT_MS ? ms : undefined;
-    }).nullish(),
-    approve: bool.nullish(),
-    output_cap: val(EXPECTED_SIZE, (v) => {
+    })),
+    approve: nullish(bool),
+    output_cap: nullish(val(EXPECTED_SIZE, (v) => {
       const n = parseSize(v);
       return n !== undefined && n > 0 ? n : undefined;
-    }).nullish(),
+    })),
   };
 
   const local = obj({
     runner: literal('local'),
     ...common,
     argv,
-    cwd: path('a folder (relative to the config file)').nullish(),
-    env: named(ENV_NAME, 'a variable name (letters, digits and _)', val('a text', scalar)).nullish(),
-    env_allow: val('a list of environment variable names', (v) => {
+    cwd: nullish(path('a folder (relative to the config file)')),
+    env: nullish(named(ENV_NAME, 'a variable name (letters, digits and _)', val('a text', scalar))),
+    env_allow: nullish(val('a list of environment variable names', (v) => {
       const items = Array.isArray(v) ? v : typeof v === 'string' ? [v] : undefined;
       return items?.every((x) => typeof x === 'string' && ENV_NAME.test(x)) ? (items as string[]) : undefined;
-    }).nullish(),
+    })),
   });
 
   const ssh = obj({
@@ -115,29 +115,29 @@ function runnersSchema() {
     ...common,
     argv,
     host: val('a host name or address', nonEmpty),
-    port: intIn(1, 65535).nullish(),
+    port: nullish(intIn(1, 65535)),
     user: val('a user name', nonEmpty),
-    private_key: path('a private key file (relative to the config file, or ~/...)').nullish(),
-    passphrase: text('the private key\'s passphrase (use ${VAR})').nullish(),
-    agent: path('an ssh-agent socket path (e.g. "${SSH_AUTH_SOCK}")').nullish(),
-    known_hosts: path('a known_hosts file (relative to the config file, or ~/...)').nullish(),
-    host_key_fingerprint: val('a fingerprint like SHA256:... as `ssh-keygen -lf` prints it', (v) => (typeof v === 'string' && FINGERPRINT.test(v.trim()) ? v.trim() : undefined)).nullish(),
+    private_key: nullish(path('a private key file (relative to the config file, or ~/...)')),
+    passphrase: nullish(text('the private key\'s passphrase (use ${VAR})')),
+    agent: nullish(path('an ssh-agent socket path (e.g. "${SSH_AUTH_SOCK}")')),
+    known_hosts: nullish(path('a known_hosts file (relative to the config file, or ~/...)')),
+    host_key_fingerprint: nullish(val('a fingerprint like SHA256:... as `ssh-keygen -lf` prints it', (v) => (typeof v === 'string' && FINGERPRINT.test(v.trim()) ? v.trim() : undefined))),
   });
 
   const http = obj({
     runner: literal('http'),
     ...common,
-    method: val(`one of ${HTTP_METHODS.join(', ')}`, (v) => (typeof v === 'string' && (HTTP_METHODS as readonly string[]).includes(v.toUpperCase()) ? (v.toUpperCase() as (typeof HTTP_METHODS)[number]) : undefined)).nullish(),
+    method: nullish(val(`one of ${HTTP_METHODS.join(', ')}`, (v) => (typeof v === 'string' && (HTTP_METHODS as readonly string[]).includes(v.toUpperCase()) ? (v.toUpperCase() as (typeof HTTP_METHODS)[number]) : undefined))),
     url: val('an http(s) URL (may hold {{param}} placeholders)', (v) => (typeof v === 'string' && parseHttpUrl(v.replace(/\{\{[^{}]*\}\}/g, 'x')) ? v.trim() : undefined)),
-    headers: named(HEADER_NAME, 'a header name', val('a header value (text without line breaks)', (v) => {
+    headers: nullish(named(HEADER_NAME, 'a header name', val('a header value (text without line breaks)', (v) => {
       const s = scalar(v);
       return s !== undefined && !/[\r\n\0]/.test(s) ? s : undefined;
-    })).nullish(),
-    body: val('a text template (values form-encoded) or a mapping (sent as JSON)', (v) => (typeof v === 'string' || isMapping(v) ? (v as string | { [key: string]: JsonValue }) : undefined)).nullish(),
-    expect_status: val('an HTTP status (100-599) or a list of them', (v) => {
+    }))),
+    body: nullish(val('a text template (values form-encoded) or a mapping (sent as JSON)', (v) => (typeof v === 'string' || isMapping(v) ? (v as string | { [key: string]: JsonValue }) : undefined))),
+    expect_status: nullish(val('an HTTP status (100-599) or a list of them', (v) => {
       const items = Array.isArray(v) ? v : [v];
       return items.length && items.every((s) => Number.isInteger(s) && s >= 100 && s <= 599) ? (items as number[]) : undefined;
-    }).nullish(),
+    })),
   });
 
   return discriminatedUnion('runner', [local, ssh, http], {
@@ -148,11 +148,11 @@ function runnersSchema() {
 export type RawCommand = output<ReturnType<typeof runnersSchema>>;
 
 function entrySchema() {
-  return runnersSchema().superRefine((c, ctx) => crossChecks(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })), {
+  return runnersSchema().check(superRefine((c, ctx) => crossChecks(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })), {
     // Also when some other key has a problem, so that one load reports everything; crossChecks reads
     // only the parts that are well-formed.
     when: (payload) => isMapping(payload.value) && (RUNNERS as readonly unknown[]).includes((payload.value as { runner?: unknown }).runner),
-  });
+  }));
 }
 
 export const commandEntry = lazy(entrySchema);

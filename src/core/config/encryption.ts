@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { KEY_BYTES } from '../../store/crypto.ts';
+import { nullish } from 'zod/mini';
 import { nonEmpty, val } from './kit.ts';
 
 export const MAKE_KEY = 'openssl rand -base64 32';
@@ -39,8 +40,8 @@ export function readKeyFile(path: string): Buffer {
 
 /** The keys for the `security:` section of configSchema (schema.ts spreads them in). */
 export const encryptionSettings = {
-  encryption_key: val(EXPECTED_KEY, (v) => (typeof v === 'string' ? parseDataKey(v) : undefined)).nullish(),
-  encryption_key_file: val('a file path holding the key (relative to this config file)', nonEmpty).nullish(),
+  encryption_key: nullish(val(EXPECTED_KEY, (v) => (typeof v === 'string' ? parseDataKey(v) : undefined))),
+  encryption_key_file: nullish(val('a file path holding the key (relative to this config file)', nonEmpty)),
 };
 
 export interface RawEncryption {

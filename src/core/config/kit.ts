@@ -1,18 +1,33 @@
 // Building blocks of the config schema: each value check says what it expected; problems.ts adds what
 // it got and where. Shared by schema.ts and the sections that live in their own files (commands,
 // workflows, schedules).
-// Named imports, not the `z` namespace: a bundler then drops the parts of zod not used here.
-import { NEVER, strictObject, unknown, type ZodRawShape } from 'zod';
+// zod's mini API (`nullish(x)`, `x.check(superRefine(...))` rather than methods): its schemas are lighter
+// to build and keep than the classic API's, and the bundle then holds no zod classic at all. Named
+// imports, not the `z` namespace: a bundler then drops the parts of zod not used here.
+import { config, memoizer, NEVER, pipe, regex as regexCheck, strictObject, string, transform, unknown, type core } from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { compileTemplate, TEMPLATE_VARIABLES } from '../template.ts';
 import { KNOWN_KEYS } from './problems.ts';
 import { EXPECTED_DURATION, EXPECTED_SIZE, EXPECTED_URL, parseDuration, parseHttpUrl, parseSize } from './units.ts';
 
+// What the classic API sets up by itself on its first schema, so problems read as they always have:
+// English messages for the issues without a message of ours ("Invalid input: expected record, ..."),
+// and the memoizer (a value met twice in one parse, e.g. through YAML aliases). Before any schema here
+// is built: a schema reads the memoizer when it is constructed.
+config(en());
+config({ memoizer: memoizer() });
+
 /** A strict mapping whose unknown-key issues list the keys it knows (for "did you mean"). */
-export function obj<T extends ZodRawShape>(shape: T) {
+export function obj<T extends core.$ZodLooseShape>(shape: T) {
   const known = Object.keys(shape).join(', ');
   return strictObject(shape, {
     error: (iss) => (iss.code === 'unrecognized_keys' ? `${KNOWN_KEYS}${known}` : `expected a mapping with keys ${known}`),
   });
+}
+
+/** A string that `re` matches (names, and the keys of a record); `params.error` replaces zod's message. */
+export function matching(re: RegExp, params?: { error: string }) {
+  return string().check(regexCheck(re, params));
 }
 
 /**
@@ -20,7 +35,7 @@ export function obj<T extends ZodRawShape>(shape: T) {
  * (with the expected form when it does not say it already).
  */
 export function val<T>(expected: string, parse: (v: unknown) => T | undefined) {
-  return unknown().transform((v, ctx): T => {
+  return pipe(unknown(), transform((v, ctx): T => {
     let out: T | undefined;
     try {
       out = parse(v);
@@ -34,7 +49,7 @@ export function val<T>(expected: string, parse: (v: unknown) => T | undefined) {
       return NEVER;
     }
     return out;
-  });
+  }));
 }
 
 /** Strings; a number is taken as its text (an all-digit key or chat id written without quotes). */

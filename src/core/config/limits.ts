@@ -1,18 +1,18 @@
 // `security.rate_limit` (the seed's: per API key, or per client address without a key) and
 // `security.rate_limits: { key, user, chat }`: per API key (overrides rate_limit), per platform user and
 // per chat. Each is a rate in the seed's syntax ("100/min", "5/s", "1000/h"); an absent one does not limit.
-import type { output } from 'zod';
+import { nullish, type output } from 'zod/mini';
 import { obj, val } from './kit.ts';
 import type { RateLimit } from './types.ts';
 import { EXPECTED_RATE, parseRate } from './units.ts';
 
 const rate = val(EXPECTED_RATE, parseRate);
 
-/** The `security.rate_limits` mapping (schema.ts adds it as `rate_limits: rateLimitsSection.nullish()`). */
+/** The `security.rate_limits` mapping (schema.ts adds it as `rate_limits: nullish(rateLimitsSection)`). */
 export const rateLimitsSection = obj({
-  key: rate.nullish(),
-  user: rate.nullish(),
-  chat: rate.nullish(),
+  key: nullish(rate),
+  user: nullish(rate),
+  chat: nullish(rate),
 });
 
 export type RawRateLimits = output<typeof rateLimitsSection>;

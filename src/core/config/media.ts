@@ -4,7 +4,7 @@
 //   media_processors:
 //     image_analysis:      { enabled: true, max_size: 10MB, allowed_types: [jpg, png, webp], handler: image_analysis_workflow, model: llava }
 //     document_processing: { enabled: true, max_size: 20MB, allowed_types: [pdf, docx], handler: document_extraction_workflow }
-import type { output } from 'zod';
+import { nullish, type output } from 'zod/mini';
 import { bool, nonEmpty, obj, size, val } from './kit.ts';
 
 export const IMAGE_TYPES = ['jpg', 'png', 'webp', 'gif'] as const;
@@ -60,19 +60,19 @@ function typeList<T extends string>(known: readonly T[]) {
 const handlerName = val('a workflow or action name', nonEmpty);
 
 export const mediaSection = obj({
-  image_analysis: obj({
-    enabled: bool.nullish(),
-    max_size: size.nullish(),
-    allowed_types: typeList(IMAGE_TYPES).nullish(),
-    handler: handlerName.nullish(),
-    model: val('a vision model name, like llava or qwen2.5vl', nonEmpty).nullish(),
-  }).nullish(),
-  document_processing: obj({
-    enabled: bool.nullish(),
-    max_size: size.nullish(),
-    allowed_types: typeList(DOCUMENT_TYPES).nullish(),
-    handler: handlerName.nullish(),
-  }).nullish(),
+  image_analysis: nullish(obj({
+    enabled: nullish(bool),
+    max_size: nullish(size),
+    allowed_types: nullish(typeList(IMAGE_TYPES)),
+    handler: nullish(handlerName),
+    model: nullish(val('a vision model name, like llava or qwen2.5vl', nonEmpty)),
+  })),
+  document_processing: nullish(obj({
+    enabled: nullish(bool),
+    max_size: nullish(size),
+    allowed_types: nullish(typeList(DOCUMENT_TYPES)),
+    handler: nullish(handlerName),
+  })),
 });
 
 export type RawMedia = output<typeof mediaSection>;

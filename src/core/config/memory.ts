@@ -2,7 +2,7 @@
 // memory a turn may search, and which model turns text into vectors.
 //   memory:  { enabled: true, scope: user, top_k: 5, ttl: 90d, budget_tokens: 500, store: both, shared: true }
 //   models:  { embedding: { provider: ollama, endpoint: http://127.0.0.1:11434, model: nomic-embed-text } }
-import type { output } from 'zod';
+import { nullish, type output } from 'zod/mini';
 import { bool, duration, httpUrl, intIn, nonEmpty, obj, oneOf, val } from './kit.ts';
 
 export const MEMORY_SCOPES = ['user', 'chat'] as const;
@@ -43,21 +43,21 @@ export const EMBEDDING_DEFAULTS = {
 } as const;
 
 export const memorySection = obj({
-  enabled: bool.nullish(),
-  scope: oneOf(MEMORY_SCOPES).nullish(),
-  top_k: intIn(1, 100).nullish(),
-  ttl: duration(60_000).nullish(),
-  budget_tokens: intIn(1, 100_000).nullish(),
-  store: oneOf(MEMORY_STORE).nullish(),
-  shared: bool.nullish(),
+  enabled: nullish(bool),
+  scope: nullish(oneOf(MEMORY_SCOPES)),
+  top_k: nullish(intIn(1, 100)),
+  ttl: nullish(duration(60_000)),
+  budget_tokens: nullish(intIn(1, 100_000)),
+  store: nullish(oneOf(MEMORY_STORE)),
+  shared: nullish(bool),
 });
 
 export const embeddingSection = obj({
-  provider: oneOf(EMBEDDING_PROVIDERS).nullish(),
-  endpoint: httpUrl.nullish(),
-  model: val('an embedding model name like nomic-embed-text', nonEmpty).nullish(),
-  api_key: val('a string (sent as a bearer token to an OpenAI-compatible endpoint)', nonEmpty).nullish(),
-  timeout: duration(1).nullish(),
+  provider: nullish(oneOf(EMBEDDING_PROVIDERS)),
+  endpoint: nullish(httpUrl),
+  model: nullish(val('an embedding model name like nomic-embed-text', nonEmpty)),
+  api_key: nullish(val('a string (sent as a bearer token to an OpenAI-compatible endpoint)', nonEmpty)),
+  timeout: nullish(duration(1)),
 });
 
 export type RawMemory = output<typeof memorySection>;

@@ -2,8 +2,8 @@
 // which token, and the alert rules `clawdbot metrics rules` writes as a Prometheus rule file. Rules are
 // checked here as far as Prometheus itself would check them without parsing PromQL (alert and label
 // names, string maps), so the rule file loads; `promtool check rules` checks the expressions.
-import { array, record, string, type output } from 'zod';
-import { bool, duration, nonEmpty, obj, str, text, urlPathOf, val } from './kit.ts';
+import { array, nullish, record, type output } from 'zod/mini';
+import { bool, duration, matching, nonEmpty, obj, str, text, urlPathOf, val } from './kit.ts';
 
 export interface AlertRule {
   /** The alert's name (Prometheus `alert:`). */
@@ -34,7 +34,7 @@ const LABEL_NAME = /^(?!__)[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A mapping of label names to texts (numbers are taken as their text, as elsewhere in the config). */
 function stringMap(what: string) {
-  return record(string().regex(LABEL_NAME), val('a text', str), {
+  return record(matching(LABEL_NAME), val('a text', str), {
     error: (iss) => (iss.code === 'invalid_key'
       ? `expected ${what} names of letters, digits and _ (not starting with a digit or __), got the name ${JSON.stringify(iss.input)}`
       : iss.code === 'invalid_type' ? `expected a mapping of ${what} names to texts` : undefined),
@@ -44,16 +44,16 @@ function stringMap(what: string) {
 const rule = obj({
   name: val('an alert name of letters, digits, _ and : (not starting with a digit), like high_error_rate', (v) => (typeof v === 'string' && ALERT_NAME.test(v) ? v : undefined)),
   expr: val('a PromQL expression, like rate(clawdbot_errors_total[5m]) > 0.1', nonEmpty),
-  for: duration(0).nullish(),
-  labels: stringMap('label').nullish(),
-  annotations: stringMap('annotation').nullish(),
+  for: nullish(duration(0)),
+  labels: nullish(stringMap('label')),
+  annotations: nullish(stringMap('annotation')),
 });
 
 export const metricsSection = obj({
-  enabled: bool.nullish(),
-  endpoint: urlPathOf('a URL path starting with /, like /metrics').nullish(),
-  token: text('a bearer token Prometheus sends (use ${METRICS_TOKEN})').nullish(),
-  rules: array(rule, { error: 'expected a list of alert rules (- name: NAME, expr: PROMQL, labels: {...}, annotations: {...})' }).nullish(),
+  enabled: nullish(bool),
+  endpoint: nullish(urlPathOf('a URL path starting with /, like /metrics')),
+  token: nullish(text('a bearer token Prometheus sends (use ${METRICS_TOKEN})')),
+  rules: nullish(array(rule, { error: 'expected a list of alert rules (- name: NAME, expr: PROMQL, labels: {...}, annotations: {...})' })),
 });
 
 export type RawMetrics = output<typeof metricsSection>;

@@ -2,7 +2,7 @@
 // expressions are checked here, at load, with the same library (croner) that computes the run times, so
 // an expression that loads is one the scheduler can use.
 import { Cron } from 'croner';
-import { array, lazy, type output } from 'zod';
+import { array, lazy, nullish, superRefine, type output } from 'zod/mini';
 import { ROLES, type Role } from '../policy.ts';
 import { bool, intIn, nonEmpty, obj, oneOf, str, text, timezone, val } from './kit.ts';
 
@@ -66,7 +66,7 @@ function duplicateNames(list: unknown, ctx: { addIssue(i: { code: 'custom'; path
   });
 }
 
-// The schemas are built on first use (zod.lazy below): building them costs time at every start,
+// The schemas are built on first use (lazy below): building them costs time at every start,
 // which a config without `schedules:` should not pay.
 function listSchema() {
   const cron = val(EXPECTED_CRON, (v) => {
@@ -89,28 +89,28 @@ function listSchema() {
   const workflowRef = val('a workflow name (letters, digits, _ . -)', (v) => (typeof v === 'string' && WORKFLOW_NAME.test(v.trim()) ? v.trim() : undefined));
 
   const schedule = obj({
-    name: val('a schedule name', nonEmpty).nullish(),
+    name: nullish(val('a schedule name', nonEmpty)),
     cron,
     workflow: workflowRef,
-    input: text('the text the workflow sees as {{input}}').nullish(),
-    role: oneOf(ROLES).nullish(),
+    input: nullish(text('the text the workflow sees as {{input}}')),
+    role: nullish(oneOf(ROLES)),
     deliver: obj({
       platform: val('a platform id like slack or telegram', (v) => nonEmpty(v)?.toLowerCase()),
       chat: val('a chat id (a number or a string)', nonEmpty),
-      thread: val('a thread id (a number or a string)', nonEmpty).nullish(),
+      thread: nullish(val('a thread id (a number or a string)', nonEmpty)),
     }),
-    timezone: timezone.nullish(),
-    enabled: bool.nullish(),
-    catch_up: oneOf(CATCH_UP).nullish(),
-    max_catch_up: intIn(1, MAX_CATCH_UP).nullish(),
-  }).superRefine((s, ctx) => {
+    timezone: nullish(timezone),
+    enabled: nullish(bool),
+    catch_up: nullish(oneOf(CATCH_UP)),
+    max_catch_up: nullish(intIn(1, MAX_CATCH_UP)),
+  }).check(superRefine((s, ctx) => {
     if (s.max_catch_up != null && s.catch_up !== 'all') {
       ctx.addIssue({ code: 'custom', path: ['max_catch_up'], message: `expected max_catch_up only with catch_up: all, got catch_up: ${s.catch_up ?? 'latest (the default)'}` });
     }
-  });
+  }));
 
   return array(schedule, { error: 'expected a list of schedules (- { cron: "0 9 * * 1-5", workflow: NAME, deliver: { platform: slack, chat: "C123" } })' })
-    .superRefine(duplicateNames, { when: () => true });
+    .check(superRefine(duplicateNames, { when: () => true }));
 }
 
 export const schedulesList = lazy(listSchema);

@@ -4,7 +4,7 @@
 // Paths are relative to the config file's folder (or `~/`). TLS 1.0 and 1.1 are refused as a value:
 // a config can raise the floor to 1.3 but never lower it below 1.2.
 import { isAbsolute, join, resolve } from 'node:path';
-import type { output } from 'zod';
+import { nullish, superRefine, type output } from 'zod/mini';
 import { ConfigError } from '../errors.ts';
 import { bool, nonEmpty, obj, val } from './kit.ts';
 
@@ -59,14 +59,14 @@ const file = (what: string) => val(`a file path (${what}, PEM)`, nonEmpty);
 export const tlsSection = obj({
   cert: file('the server certificate'),
   key: file('the private key of the certificate'),
-  ca: file('the CA certificate(s) that sign client certificates').nullish(),
-  require_client_cert: bool.nullish(),
-  min_version: val(EXPECTED_VERSION, parseMinVersion).nullish(),
-}).superRefine((r, ctx) => {
+  ca: nullish(file('the CA certificate(s) that sign client certificates')),
+  require_client_cert: nullish(bool),
+  min_version: nullish(val(EXPECTED_VERSION, parseMinVersion)),
+}).check(superRefine((r, ctx) => {
   if (r.require_client_cert === true && !r.ca) {
     ctx.addIssue({ code: 'custom', path: ['require_client_cert'], message: 'expected `ca: FILE` (the CA that signs client certificates) next to require_client_cert: true, got no ca' });
   }
-});
+}));
 
 export type RawTls = output<typeof tlsSection>;
 

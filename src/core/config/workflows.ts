@@ -2,7 +2,7 @@
 // of each step is checked here; which variables each template may read (earlier steps only, variables
 // set earlier) is checked by the workflow compiler, run from this schema so its problems carry
 // file:line:col like every other one.
-import { array, lazy, type ZodType } from 'zod';
+import { array, lazy, minLength, optional, superRefine, type ZodMiniType } from 'zod/mini';
 import { HTTP_METHODS, type HttpRequestSpec } from '../commands/types.ts';
 import { ConfigError } from '../errors.ts';
 import { isRole, ROLES, type Role } from '../policy.ts';
@@ -65,9 +65,9 @@ export interface RawWorkflow {
   role?: Role[];
 }
 
-// The schemas are built on first use (zod.lazy below): building them costs milliseconds at every
+// The schemas are built on first use (lazy below): building them costs milliseconds at every
 // start, which a config without `workflows:` should not pay.
-function entrySchema(): ZodType<RawWorkflow, unknown> {
+function entrySchema(): ZodMiniType<RawWorkflow, unknown> {
   const templateText = val('a text (a template with {{variables}})', str);
 
   const stepName = val('a step name (letters, digits and _, not starting with a digit; read as {{steps.NAME.output}})', (v) => (typeof v === 'string' && STEP_NAME.test(v) ? v : undefined));
@@ -138,35 +138,35 @@ function entrySchema(): ZodType<RawWorkflow, unknown> {
 
 
   const http = obj({
-    method: method.optional(),
+    method: optional(method),
     url: urlTemplate,
-    headers: headers.optional(),
-    body: body.optional(),
-    expect_status: statuses.optional(),
-  }).superRefine((h, ctx) => {
+    headers: optional(headers),
+    body: optional(body),
+    expect_status: optional(statuses),
+  }).check(superRefine((h, ctx) => {
     const m = h.method ?? 'GET';
     if (h.body !== undefined && (m === 'GET' || m === 'HEAD')) {
       ctx.addIssue({ code: 'custom', path: ['method'], message: `expected POST, PUT, PATCH or DELETE with a body, got ${m}${h.method ? '' : ' (the default)'}` });
     }
-  });
+  }));
 
   const TESTS = ['equals', 'contains', 'matches', 'empty', 'not_empty'] as const;
 
 
   const condition = obj({
     value: templateText,
-    equals: templateText.optional(),
-    contains: templateText.optional(),
-    matches: regex.optional(),
-    empty: yes.optional(),
-    not_empty: yes.optional(),
-  }).superRefine((c, ctx) => {
+    equals: optional(templateText),
+    contains: optional(templateText),
+    matches: optional(regex),
+    empty: optional(yes),
+    not_empty: optional(yes),
+  }).check(superRefine((c, ctx) => {
     const given = TESTS.filter((t) => c[t] !== undefined);
     if (given.length !== 1) {
       const got = given.length === 0 ? 'none' : given.join(' and ');
       ctx.addIssue({ code: 'custom', path: given.length > 1 ? [given[1]!] : [], message: `expected exactly one test next to value: (${TESTS.join(', ')}), got ${got}` });
     }
-  });
+  }));
 
 
   /** Keys that belong to one kind of step. */
@@ -175,26 +175,26 @@ function entrySchema(): ZodType<RawWorkflow, unknown> {
   };
 
   const stepList = array(lazy(() => step), { error: 'expected a list of steps (- reply: ..., - llm: ..., - command: ..., ...)' })
-    .min(1, { error: 'expected at least one step, got an empty list' });
+    .check(minLength(1, { error: 'expected at least one step, got an empty list' }));
 
-  const step: ZodType<RawStep, unknown> = obj({
-    name: stepName.optional(),
-    timeout: duration(1).optional(),
-    on_error: oneOf(ON_ERROR_MODES).optional(),
-    llm: templateText.optional(),
-    system: templateText.optional(),
-    max_tokens: intIn(1, 1_000_000).optional(),
-    temperature: numIn(0, 2).optional(),
-    reply: templateText.optional(),
-    command: commandName.optional(),
-    args: args.optional(),
-    http: http.optional(),
-    set: setValues.optional(),
-    if: condition.optional(),
-    then: stepList.optional(),
-    else: stepList.optional(),
-    wait: duration(0).optional(),
-  }).superRefine((s, ctx) => {
+  const step: ZodMiniType<RawStep, unknown> = obj({
+    name: optional(stepName),
+    timeout: optional(duration(1)),
+    on_error: optional(oneOf(ON_ERROR_MODES)),
+    llm: optional(templateText),
+    system: optional(templateText),
+    max_tokens: optional(intIn(1, 1_000_000)),
+    temperature: optional(numIn(0, 2)),
+    reply: optional(templateText),
+    command: optional(commandName),
+    args: optional(args),
+    http: optional(http),
+    set: optional(setValues),
+    if: optional(condition),
+    then: optional(stepList),
+    else: optional(stepList),
+    wait: optional(duration(0)),
+  }).check(superRefine((s, ctx) => {
     const kinds = STEP_KINDS.filter((k) => s[k] !== undefined);
     if (kinds.length === 0) {
       ctx.addIssue({ code: 'custom', path: [], message: `expected a step: exactly one of ${STEP_KINDS.join(', ')}` });
@@ -209,18 +209,18 @@ function entrySchema(): ZodType<RawWorkflow, unknown> {
     if (s.if !== undefined && s.then === undefined) {
       ctx.addIssue({ code: 'custom', path: ['if'], message: 'expected `then:` (a list of steps) next to `if:`' });
     }
-  });
+  }));
 
   return obj({
-    description: text('a short description').optional(),
+    description: optional(text('a short description')),
     steps: stepList,
-    on_error: oneOf(ON_ERROR_MODES).optional(),
-    timeout: duration(1).optional(),
-    role: role.optional(),
-  }).superRefine((w, ctx) => {
+    on_error: optional(oneOf(ON_ERROR_MODES)),
+    timeout: optional(duration(1)),
+    role: optional(role),
+  }).check(superRefine((w, ctx) => {
     // Only for its problems: the compiled workflow is built again by compileWorkflows.
     compileWorkflow('(check)', w, (path, message) => ctx.addIssue({ code: 'custom', path: [...path], message }));
-  });
+  }));
 }
 
 /** One entry of `workflows:`. */
