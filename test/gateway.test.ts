@@ -337,6 +337,22 @@ describe('gateway: ordering and concurrency', () => {
     assert.deepEqual(h.events, ['send:m1', 'sent:m1', 'send:m2', 'sent:m2']);
   });
 
+  it("a message announced to a chat (an approval notice, a scheduled result) waits behind a reply to it that is still being sent", async (t) => {
+    const h = await harness(t, { routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    const platform = deferred<void>();
+    h.adapter.gate = platform.promise;
+    const reply = h.gateway.receive(msg('m1', 'hi'));
+    await h.watch.until(() => h.adapter.attempts.length === 1, 'the reply is being sent');
+    await h.gateway.announce({ platform: 'test', chatId: 'c1', text: 'report' });
+    await settle();
+    assert.equal(h.adapter.attempts.length, 1, 'the notice waits behind the reply');
+    h.adapter.gate = undefined;
+    platform.resolve();
+    await reply;
+    await h.watch.until(() => h.adapter.sent.length === 2, 'both sent');
+    assert.deepEqual(h.adapter.sent.map((m) => m.inReplyTo ?? m.text), ['m1', 'report']);
+  });
+
   it("the next turn's preview waits for the previous reply to be sent (a preview is a message in the chat)", async (t) => {
     const h = await harness(t, { streaming: true, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
     const platform = deferred<void>();

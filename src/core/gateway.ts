@@ -30,7 +30,7 @@ const MAX_ATTEMPTS = 12;
 /** A reply whose recipient is offline waits this long before it is looked at again (online() is sooner). */
 const OFFLINE_RECHECK_MS = 10 * 60_000;
 
-export function conversationKey(m: Pick<InboundMessage, 'platform' | 'chat'>): string {
+export function conversationKey(m: { readonly platform: string; readonly chat: Pick<InboundMessage['chat'], 'id'> }): string {
   return `${m.platform}:${m.chat.id}`;
 }
 
@@ -131,8 +131,10 @@ export class Gateway {
    */
   async announce(message: OutboundMessage): Promise<void> {
     const m = this.#redactor ? { ...message, text: this.#redactor.redact(message.text) } : message;
-    const id = await this.#store.write(() => this.#store.queueMessage(m, Date.now()));
-    void this.#deliver({ id, attempts: 0, partsSent: 0, ...m });
+    const committed = this.#store.writeOne(() => this.#store.queueMessage(m, Date.now()));
+    // In that chat's order: behind a reply to it that is still on its way.
+    void this.#deliverInOrder(conversationKey({ platform: m.platform, chat: { id: m.chatId } }), committed, m).catch(() => undefined);
+    await committed;
   }
 
   readonly #announce = (m: OutboundMessage): Promise<void> => this.announce(m);
