@@ -88,20 +88,20 @@ async function bareServer(): Promise<{ readyMs: number; rssMb: number }> {
 async function wsSteadyThroughput(url: string, frame: (i: number) => string, isAnswer: (d: string) => boolean): Promise<number> {
   let n = 0;
   const numbered = (i: number) => frame(n + i);
-  await wsThroughput(url, {}, numbered, isAnswer, 1000);
+  await wsThroughput(url, numbered, isAnswer, 1000);
   n += 1000;
   const rounds: number[] = [];
-  for (let r = 0; r < 3; r++, n += 4000) rounds.push(await wsThroughput(url, {}, numbered, isAnswer, 4000));
+  for (let r = 0; r < 3; r++, n += 4000) rounds.push(await wsThroughput(url, numbered, isAnswer, 4000));
   return median(rounds);
 }
 
 /** Messages per second: `conns` sockets, each keeping `window` messages in flight, `total` in all. */
-async function wsThroughput(url: string, headers: Record<string, string>, frame: (i: number) => string, isAnswer: (d: string) => boolean, total: number): Promise<number> {
+async function wsThroughput(url: string, frame: (i: number) => string, isAnswer: (d: string) => boolean, total: number): Promise<number> {
   const conns = 4, window = 16;
   const per = total / conns;
   const t = performance.now();
   await Promise.all(Array.from({ length: conns }, (_, c) => new Promise<void>((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
+    const ws = new WebSocket(url);
     let sent = 0, got = 0;
     const pump = () => { while (sent < per && sent - got < window) ws.send(frame(c * per + sent++)); };
     ws.on('open', pump);

@@ -57,6 +57,11 @@ function pdf(pages: readonly string[], opts: { encrypt?: { user: string; owner: 
   });
   objs.push('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>');
   if (sec) objs.push(sec.dict);
+  return pdfFile(objs, sec ? ` /Encrypt ${objs.length} 0 R /ID [<${id.toString('hex')}><${id.toString('hex')}>]` : '');
+}
+
+/** A PDF file of these objects (numbered from 1, the first one the catalog), with its xref table; `trailer` adds entries to the trailer. */
+function pdfFile(objs: readonly string[], trailer = ''): Buffer {
   let out = '%PDF-1.4\n';
   const offsets = objs.map((o, i) => {
     const at = out.length;
@@ -65,8 +70,7 @@ function pdf(pages: readonly string[], opts: { encrypt?: { user: string; owner: 
   });
   const xref = out.length;
   out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  const encrypt = sec ? ` /Encrypt ${objs.length} 0 R /ID [<${id.toString('hex')}><${id.toString('hex')}>]` : '';
-  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R${encrypt} >>\nstartxref\n${xref}\n%%EOF\n`;
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R${trailer} >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(out, 'latin1');
 }
 
@@ -90,16 +94,7 @@ function chinesePdf(text: string): Buffer {
     '<< /Type /Font /Subtype /CIDFontType2 /BaseFont /SimSun /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 1000 >>',
     `<< /Length ${cmap.length} >>\nstream\n${cmap}\nendstream`,
   ];
-  let out = '%PDF-1.4\n';
-  const offsets = objs.map((o, i) => {
-    const at = out.length;
-    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
-    return at;
-  });
-  const xref = out.length;
-  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
+  return pdfFile(objs);
 }
 
 // The PDF standard security handler, revision 2 (40-bit RC4), as in ISO 32000-1 §7.6.3 algorithms 2-4.

@@ -3,9 +3,10 @@
 // (Memory) turns them into "FTS only" instead of a failed turn.
 import type { Ollama as OllamaClient } from 'ollama';
 import type { EmbeddingConfig } from '../config/memory.ts';
+import type { ModelErrorKind } from '../errors.ts';
 import { deadline, toModelError } from '../models/errors.ts';
 
-export type EmbedErrorKind = 'unreachable' | 'not_found' | 'timeout' | 'http' | 'bad_response' | 'aborted';
+export type EmbedErrorKind = ModelErrorKind;
 
 /** The embedding endpoint failed; `kind` says how (the same kinds as ModelError). */
 export class EmbedError extends Error {
