@@ -12,6 +12,11 @@
 import { constants, enableCompileCache } from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import { ensureDir, privateTmpRoot } from '../cache-dirs.ts';
+import { holdOptimizers } from '../optimizers.ts';
+
+// Before anything else runs: V8's optimizing compilers wait until the program does real work (see
+// src/optimizers.ts; the imports above only define functions).
+holdOptimizers();
 
 function tryCache(dir: string): boolean {
   try {

@@ -1,6 +1,7 @@
 // The command line. Each command's module is imported only when that command runs, so `--version`
 // and `exec` never pay for the libraries `serve` needs.
 import { Command, CommanderError, Option } from 'commander';
+import { releaseOptimizers } from '../optimizers.ts';
 import { version } from '../version.ts';
 import { reportFatal } from './exit.ts';
 
@@ -9,7 +10,12 @@ const program = new Command('clawdbot')
   .version(version, '-V, --version')
   .option('-c, --config <file>', 'config file (default: $CLAWDBOT_CONFIG, ./clawdbot.yaml, ~/.config/clawdbot/config.yaml, /etc/clawdbot/config.yaml)')
   .showHelpAfterError('(run with --help for usage)')
-  .exitOverride();
+  .exitOverride()
+  // `serve` starts and then idles: it releases V8's optimizing compilers at its first piece of work
+  // (Executor.run). Every other command works from its first line on (src/optimizers.ts).
+  .hook('preAction', (_program, command) => {
+    if (command.name() !== 'serve') releaseOptimizers();
+  });
 
 const global = () => program.opts<{ config?: string }>();
 

@@ -5,6 +5,7 @@
 // Commands, workflows, chat commands and tools are imported when first used: a gateway that only
 // answers with the model or fixed replies never loads (or keeps resident) the runners and the engine.
 import pLimit, { type LimitFunction } from 'p-limit';
+import { releaseOptimizers } from '../optimizers.ts';
 import type { Store } from '../store/store.ts';
 import { runLlm, type ToolCallRecord } from './actions/llm.ts';
 import { runReply } from './actions/reply.ts';
@@ -122,6 +123,7 @@ export class Executor {
    * arrives here by its name. `args` default to the words after the first word of the message.
    */
   async run(name: string, turn: Turn, args?: EntryArgs): Promise<ActionResult> {
+    releaseOptimizers(); // the process works from here on: let V8 optimize its hot paths (a boolean test after the first)
     if (name.startsWith('/')) {
       const parsed = adminCommandOf(turn.message.text);
       const command = parsed?.command.name === name ? parsed.command : undefined;
