@@ -33,7 +33,7 @@ export interface BundleResult {
   /** dist/clawdbot.main.cjs: the program. */
   readonly mainFile: string;
   readonly version: string;
-  readonly native: { readonly dir: string; readonly addon: NativeSource; readonly vec0: NativeSource } | undefined;
+  readonly native: { readonly addon: NativeSource; readonly vec0: NativeSource } | undefined;
   readonly mainBytes: number;
   /** dist/clawdbot.lib.*.cjs written by a split build (empty otherwise); they must ship next to the main file. */
   readonly chunks: readonly string[];
@@ -67,7 +67,7 @@ export const CHUNK_PATTERN = /^clawdbot\.lib\..+\.cjs$/;
  * The two native files for this host (linux-x64 → better-sqlite3's prebuilds/linux-x64.node, a Node-API
  * addon, and sqlite-vec-linux-x64/vec0.so), found the way the packages find them themselves.
  */
-export function nativeSources(version: string): BundleResult['native'] {
+export function nativeSources(): BundleResult['native'] {
   try {
     const bsDir = dirname(require.resolve('better-sqlite3/package.json'));
     const binding = require(join(bsDir, 'lib', 'binding.js')) as { getPrebuildPath(): string | null };
@@ -78,16 +78,14 @@ export function nativeSources(version: string): BundleResult['native'] {
     if (!addonPath) return undefined;
     const addon = describe(addonPath, 'better_sqlite3.node');
     const vec0 = describe(vecPath, `vec0.${ext}`);
-    const both = createHash('sha256').update(addon.sha256).update(vec0.sha256).digest('hex');
-    return { dir: `${version}-${both.slice(0, 12)}`, addon, vec0 };
+    return { addon, vec0 };
   } catch {
     return undefined;
   }
 }
 
 function describe(source: string, name: string): NativeSource {
-  const body = readFileSync(source);
-  return { name, source, size: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+  return { name, source, size: statSync(source).size };
 }
 
 /** Stubs native addons (ELF/Mach-O/PE `.node` files) so optional-native code falls back to JS; JS files named `*.node` pass. */
@@ -355,10 +353,10 @@ export async function buildBundle(options: BundleOptions = {}): Promise<BundleRe
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const outDir = resolve(ROOT, options.outDir ?? 'dist');
   const entry = resolve(ROOT, options.entry ?? process.env.CLAWDBOT_BUILD_ENTRY ?? 'src/cli/main.ts');
-  const native = nativeSources(pkg.version);
+  const native = nativeSources();
   const info: BuildInfo = {
     version: pkg.version,
-    ...(native ? { native: { dir: native.dir, addon: strip(native.addon), vec0: strip(native.vec0) } } : {}),
+    ...(native ? { native: { addon: strip(native.addon), vec0: strip(native.vec0) } } : {}),
   };
   mkdirSync(outDir, { recursive: true });
   const mainFile = join(outDir, MAIN_NAME);
@@ -470,7 +468,7 @@ function checkProgram(r: esbuild.BuildResult, what: string): void {
 }
 
 function strip(f: NativeSource): NativeFile {
-  return { name: f.name, size: f.size, sha256: f.sha256 };
+  return { name: f.name, size: f.size };
 }
 
 function failOn(r: esbuild.BuildResult, what: string): void {
@@ -530,7 +528,7 @@ if (import.meta.main) {
     process.stdout.write(
       `bundle: ${relative(process.cwd(), r.entryFile)} + ${relative(process.cwd(), r.mainFile)} (${mb} MB)` +
         `${r.chunks.length ? ` + ${r.chunks.length} lazily loaded library files (${(lazy / 1e6).toFixed(2)} MB)` : ''} in ${Math.round(r.ms)} ms` +
-        `${r.native ? `; native ${r.native.dir}` : '; no native parts for this host'}\n`,
+        `${r.native ? `; native ${r.native.addon.name} + ${r.native.vec0.name}` : '; no native parts for this host'}\n`,
     );
   } catch (err) {
     process.stderr.write(`build failed: ${err instanceof Error ? err.message : String(err)}\n`);

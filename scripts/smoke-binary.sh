@@ -77,8 +77,8 @@ step_doctor() {
   has_command doctor || { echo "SKIP: no doctor command yet"; return 0; }
   local out
   out=$(clean "$WORK/home" ./clawdbot doctor --offline 2>&1) || { echo "doctor --offline failed:"; echo "$out"; return 1; }
-  ls "$WORK"/home/.cache/clawdbot/native/*/better_sqlite3.node "$WORK"/home/.cache/clawdbot/native/*/vec0.* >/dev/null 2>&1 ||
-    { echo "native parts not unpacked under HOME/.cache/clawdbot/native"; return 1; }
+  ls "$WORK"/home/.cache/clawdbot/app/*/clawdbot.main.cjs "$WORK"/home/.cache/clawdbot/app/*/native/better_sqlite3.node "$WORK"/home/.cache/clawdbot/app/*/native/vec0.* >/dev/null 2>&1 ||
+    { echo "program and native parts not unpacked under HOME/.cache/clawdbot/app"; return 1; }
   echo "doctor --offline exit 0; $(grep -i 'database' <<<"$out" | head -1 | sed 's/^[^a-z]*//')"
 }
 
@@ -129,7 +129,7 @@ YAML
   echo "command, workflow and denial work from the executable"
 }
 
-# HOME not writable / unset: the native parts go to $TMPDIR/clawdbot-<uid>/native (0700), the data to
+# HOME not writable / unset: the program files go to $TMPDIR/clawdbot-<uid>/app (0700), the data to
 # XDG_DATA_HOME (what a service account with no home would configure).
 step_home_unwritable() {
   has_command doctor || { echo "SKIP: no doctor command yet"; return 0; }
@@ -139,11 +139,11 @@ step_home_unwritable() {
     rm -rf "$WORK/tmp/clawdbot-$uid"
     out=$(clean "$home" XDG_DATA_HOME="$WORK/data" ./clawdbot doctor --offline 2>&1) ||
       { echo "doctor with HOME=${home:-<unset>} failed:"; echo "$out"; return 1; }
-    ls "$WORK/tmp/clawdbot-$uid"/native/*/better_sqlite3.node >/dev/null 2>&1 ||
-      { echo "HOME=${home:-<unset>}: nothing unpacked under \$TMPDIR/clawdbot-$uid/native"; return 1; }
+    ls "$WORK/tmp/clawdbot-$uid"/app/*/native/better_sqlite3.node >/dev/null 2>&1 ||
+      { echo "HOME=${home:-<unset>}: nothing unpacked under \$TMPDIR/clawdbot-$uid/app"; return 1; }
     [ "$(stat -c %a "$WORK/tmp/clawdbot-$uid")" = 700 ] || { echo "\$TMPDIR/clawdbot-$uid is not 0700"; return 1; }
   done
-  echo "HOME=$NO_HOME and HOME unset: native parts in \$TMPDIR/clawdbot-$uid/native (0700), doctor exit 0"
+  echo "HOME=$NO_HOME and HOME unset: program files in \$TMPDIR/clawdbot-$uid/app (0700), doctor exit 0"
 }
 
 # As root, "not writable" is only simulated; as an unprivileged user it is real (EACCES).
@@ -155,11 +155,11 @@ step_home_unwritable_as_nobody() {
   out=$(cd "$RUN" && setpriv --reuid=65534 --regid=65534 --clear-groups \
     env -i PATH=/nonexistent HOME="$home" TMPDIR="$tmp" XDG_DATA_HOME="$data" ./clawdbot doctor --offline 2>&1) ||
     { echo "doctor as nobody with a root-owned HOME failed:"; echo "$out"; return 1; }
-  ls "$tmp"/clawdbot-65534/native/*/vec0.* >/dev/null 2>&1 || { echo "nothing unpacked under $tmp/clawdbot-65534"; return 1; }
-  echo "uid 65534, root-owned 0755 HOME (EACCES): native parts in \$TMPDIR/clawdbot-65534, doctor exit 0"
+  ls "$tmp"/clawdbot-65534/app/*/native/vec0.* >/dev/null 2>&1 || { echo "nothing unpacked under $tmp/clawdbot-65534"; return 1; }
+  echo "uid 65534, root-owned 0755 HOME (EACCES): program files in \$TMPDIR/clawdbot-65534, doctor exit 0"
 }
 
-# Two first runs at once must both work (temp name + rename: no half file is ever visible).
+# Two first runs at once must both work (temporary folder + rename: no half program is ever visible).
 step_concurrent_first_run() {
   has_command doctor || { echo "SKIP: no doctor command yet"; return 0; }
   local home=$WORK/home-race a b
@@ -168,8 +168,9 @@ step_concurrent_first_run() {
   clean "$home" ./clawdbot doctor --offline >"$WORK/race2" 2>&1 & b=$!
   wait "$a" || { echo "first of two concurrent runs failed:"; cat "$WORK/race1"; return 1; }
   wait "$b" || { echo "second of two concurrent runs failed:"; cat "$WORK/race2"; return 1; }
-  if ls "$home"/.cache/clawdbot/native/*/*.tmp >/dev/null 2>&1; then echo "temporary files left behind"; return 1; fi
-  echo "two concurrent first runs: both exit 0, no temp files left"
+  if ls -a "$home"/.cache/clawdbot/app | grep -q '\.tmp$'; then echo "temporary folders left behind"; return 1; fi
+  [ "$(ls "$home"/.cache/clawdbot/app | wc -l)" = 1 ] || { echo "expected one unpacked folder: $(ls "$home"/.cache/clawdbot/app)"; return 1; }
+  echo "two concurrent first runs: both exit 0, one folder, no temporary folders left"
 }
 
 STEPS=(no_node version startup doctor exec engine home_unwritable home_unwritable_as_nobody concurrent_first_run)

@@ -1,11 +1,11 @@
-// The native parts in development (node_modules) and the unpacking the executable does at first use.
+// The native parts in development (node_modules), and the private cache folders the executable unpacks into
+// (the unpacking itself: test/payload.test.ts).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { BetterSqlite3, buildInfo, extractOnce, isPackaged, nativeParts } from '../src/store/native.ts';
+import { BetterSqlite3, buildInfo, isPackaged, nativeParts } from '../src/store/native.ts';
 import { ensureDir, privateTmpRoot } from '../src/cache-dirs.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'clawdbot-native-test-'));
@@ -37,37 +37,6 @@ test('a database opened with them loads vec0 (v0.1.9) and answers a KNN query', 
   } finally {
     db.close();
   }
-});
-
-function asset(name: string, body: Buffer) {
-  const assets = join(scratch, 'assets');
-  mkdirSync(assets, { recursive: true });
-  writeFileSync(join(assets, name), body);
-  return { assets, file: { name, size: body.length, sha256: createHash('sha256').update(body).digest('hex') } };
-}
-
-test('extractOnce writes the file once, reuses it, and replaces a damaged one', () => {
-  const { assets, file } = asset('lib.so', Buffer.from('pretend this is an ELF file'));
-  const dir = join(scratch, 'cache', 'native', '0.0.0-abc');
-  const dest = extractOnce(assets, dir, file);
-  assert.equal(dest, join(dir, 'lib.so'));
-  assert.equal(statSync(dest).size, file.size);
-  assert.equal((statSync(dir).mode & 0o777).toString(8), '700');
-  const ino = statSync(dest).ino;
-  assert.equal(extractOnce(assets, dir, file), dest);
-  assert.equal(statSync(dest).ino, ino, 'same size: reused, not rewritten');
-  writeFileSync(dest, 'trunc'); // a damaged file (e.g. power loss before the data hit the disk)
-  extractOnce(assets, dir, file);
-  assert.equal(statSync(dest).size, file.size);
-  assert.deepEqual(readdirSync(dir), ['lib.so'], 'no temporary file left');
-});
-
-test('extractOnce refuses an embedded file that does not match the build record', () => {
-  const { assets, file } = asset('bad.so', Buffer.from('original'));
-  writeFileSync(join(assets, 'bad.so'), 'tampered'); // same size, other bytes
-  const dir = join(scratch, 'cache-bad');
-  assert.throws(() => extractOnce(assets, dir, file), /does not match the build record/);
-  assert.equal(existsSync(join(dir, 'bad.so')), false);
 });
 
 test('privateTmpRoot is 0700 and refuses a folder others can write', { skip: process.platform === 'win32' }, () => {

@@ -2,18 +2,12 @@
 //
 // - Development, tests and `node dist/clawdbot.cjs`: both resolve from node_modules (the bundle's
 //   `import.meta.url` is shimmed to the bundle's own file, so resolution starts from dist/).
-// - The packaged executable (pkg, SEA mode; detected with node:sea `isSea()`): both travel inside as
-//   pkg assets next to the bundle (`<bundle dir>/native/`). dlopen() needs a real file, so on first use
-//   they are copied to `${XDG_CACHE_HOME:-$HOME/.cache}/clawdbot/native/<version>-<hash>/` (or, when
-//   that is not writable or HOME is unset, `$TMPDIR/clawdbot-<uid>/native/<version>-<hash>/`). The
-//   folder name carries a content hash computed at build time, so a later start only compares one
-//   file size per piece: no hashing at start-up. Files are written under a temporary name and renamed,
-//   so a crash or two concurrent first runs never leave a half file behind.
-import { randomBytes, createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// - The packaged executable (detected with node:sea `isSea()`): the program runs from the folder its
+//   entry unpacked it into (src/payload.ts, src/cli/sea.ts), and the two pieces are real files in that
+//   folder's native/, checked there by size.
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, isAbsolute, join } from 'node:path';
-import { ensureDir, privateTmpRoot } from '../cache-dirs.ts';
+import { dirname, join } from 'node:path';
 import { isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -30,10 +24,9 @@ export interface NativeParts {
 
 /** One native file as the build recorded it. */
 export interface NativeFile {
-  /** File name inside the bundle's `native/` folder and inside the extraction folder. */
+  /** File name inside the unpacked program folder's `native/`. */
   readonly name: string;
   readonly size: number;
-  readonly sha256: string;
 }
 
 /** What scripts/build.ts bakes into the bundle (a banner variable `__CLAWDBOT_BUILD__`; absent when run from source). No time stamp: same sources, same bytes. */
@@ -41,8 +34,6 @@ export interface BuildInfo {
   readonly version: string;
   /** Native files for the executable; undefined when the build host had none for its platform. */
   readonly native?: {
-    /** `<version>-<first 12 hex of sha256(addon + vec0)>`: the extraction folder's name. */
-    readonly dir: string;
     readonly addon: NativeFile;
     readonly vec0: NativeFile;
   };
@@ -102,53 +93,18 @@ function addonFromNodeModules(require: NodeJS.Require): string {
 function fromExecutable(): NativeParts {
   const native = buildInfo?.native;
   if (!native) throw new Error('this executable was built without native parts (better-sqlite3 / sqlite-vec); rebuild with scripts/build-binary.ts');
-  // import.meta.url is the bundle's own path inside pkg's snapshot; the assets sit beside it.
-  const assets = join(dirname(fileURLToPath(import.meta.url)), 'native');
-  const failures: string[] = [];
-  for (const root of cacheRoots()) {
+  // import.meta.url is the program's own file in the unpacked folder; the native parts sit beside it.
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'native');
+  const path = (f: NativeFile) => {
+    const p = join(dir, f.name);
+    let size: number | undefined;
     try {
-      const dir = join(root(), 'native', native.dir);
-      return { addon: extractOnce(assets, dir, native.addon), vec0: extractOnce(assets, dir, native.vec0) };
-    } catch (err) {
-      failures.push(err instanceof Error ? err.message : String(err));
+      size = statSync(p).size;
+    } catch {
+      // reported below
     }
-  }
-  throw new Error(`cannot unpack the native parts (sqlite) to a cache folder: ${failures.join('; ')}`);
-}
-
-/** Where to unpack, best first. Each is a thunk so the fallback costs nothing when the first works. */
-function cacheRoots(): Array<() => string> {
-  const roots: Array<() => string> = [];
-  const xdg = process.env.XDG_CACHE_HOME;
-  const home = process.env.HOME;
-  if (xdg && isAbsolute(xdg)) roots.push(() => join(xdg, 'clawdbot'));
-  else if (home && isAbsolute(home)) roots.push(() => join(home, '.cache', 'clawdbot'));
-  roots.push(privateTmpRoot);
-  return roots;
-}
-
-/** Returns `dir/file.name`, writing it from the snapshot unless a file of the expected size is already there. */
-export function extractOnce(assets: string, dir: string, file: NativeFile): string {
-  const dest = join(dir, file.name);
-  try {
-    if (statSync(dest).size === file.size) return dest;
-  } catch {
-    // not there yet
-  }
-  ensureDir(dir); // first: an unwritable cache root fails here, before any reading or hashing
-  const body = readFileSync(join(assets, file.name));
-  // Only on first use (or after damage): worth a hash, so a bad build never leaves a bad file behind.
-  const sha = createHash('sha256').update(body).digest('hex');
-  if (body.length !== file.size || sha !== file.sha256) {
-    throw new Error(`embedded ${file.name} does not match the build record (size ${body.length}/${file.size})`);
-  }
-  const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    writeFileSync(tmp, body, { mode: 0o755, flag: 'wx' });
-    renameSync(tmp, dest); // atomic: readers see no file or the whole file; concurrent winners write the same bytes
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  return dest;
+    if (size !== f.size) throw new Error(`${p} is ${size === undefined ? 'missing' : `${size} bytes, not ${f.size}`}: delete ${dirname(dir)} and start again to unpack the program anew`);
+    return p;
+  };
+  return { addon: path(native.addon), vec0: path(native.vec0) };
 }

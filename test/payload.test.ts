@@ -1,0 +1,109 @@
+// The program files the executable carries after itself (src/payload.ts): written as the build does,
+// read back from the end of the file, unpacked once (atomically, hash-checked), reused by size.
+import assert from 'node:assert/strict';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { PayloadError, readPayloadIndex, unpackedPayload, unpackInto, writePayload, type PayloadIndex } from '../src/payload.ts';
+
+const scratch = mkdtempSync(join(tmpdir(), 'clawdbot-payload-test-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+const FILES = [
+  { name: 'clawdbot.cjs', body: Buffer.from('require("./clawdbot.main.cjs");\n') },
+  { name: 'clawdbot.main.cjs', body: Buffer.from('module.exports = 42;\n'.repeat(5000)) },
+  { name: 'native/vec0.so', body: Buffer.from('pretend this is an ELF file') },
+];
+
+let n = 0;
+/** A stand-in for pkg's output (some bytes) with the payload appended, as scripts/build-binary.ts does. */
+function executable(files = FILES, version = '1.2.3'): { file: string; index: PayloadIndex } {
+  const file = join(scratch, `exe-${n++}`);
+  const head = Buffer.from('\x7fELF pretend node + SEA blob');
+  writeFileSync(file, head);
+  const fd = openSync(file, 'r+');
+  try {
+    return { file, index: writePayload(fd, head.length, version, files) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('payload', () => {
+  it('reads back the index written after the executable', () => {
+    const { file, index } = executable();
+    assert.deepEqual(readPayloadIndex(file), index);
+    assert.equal(index.version, '1.2.3');
+    assert.match(index.id, /^[0-9a-f]{16}$/);
+    assert.deepEqual(index.files.map((f) => [f.name, f.size]), FILES.map((f) => [f.name, f.body.length]));
+    assert.notEqual(executable(FILES.map((f, i) => (i === 1 ? { ...f, body: Buffer.from('other') } : f))).index.id, index.id, 'another build: another id');
+  });
+
+  it('refuses a file without a payload, and a payload that was appended to', () => {
+    const plain = join(scratch, 'plain');
+    writeFileSync(plain, 'x'.repeat(100));
+    assert.throws(() => readPayloadIndex(plain), (e: Error) => e instanceof PayloadError && /no payload footer/.test(e.message));
+    const { file } = executable();
+    writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.from('trailing')]));
+    assert.throws(() => readPayloadIndex(file), PayloadError);
+  });
+
+  it('unpacks once into <parent>/<version>-<id> (0700), reuses a complete copy, and replaces a damaged one', () => {
+    const { file, index } = executable();
+    const parent = join(scratch, 'cache-a', 'app');
+    const dir = unpackInto(file, index, parent);
+    assert.equal(dir, join(parent, `1.2.3-${index.id}`));
+    for (const f of FILES) assert.deepEqual(readFileSync(join(dir, f.name)), f.body);
+    assert.equal((statSync(dir).mode & 0o777).toString(8), '700');
+    const ino = statSync(join(dir, 'clawdbot.main.cjs')).ino;
+    assert.equal(unpackInto(file, index, parent), dir);
+    assert.equal(statSync(join(dir, 'clawdbot.main.cjs')).ino, ino, 'complete: reused, not rewritten');
+    writeFileSync(join(dir, 'native/vec0.so'), 'trunc'); // damaged (e.g. power loss before the data hit the disk)
+    unpackInto(file, index, parent);
+    assert.deepEqual(readFileSync(join(dir, 'native/vec0.so')), FILES[2]!.body);
+    assert.deepEqual(readdirSync(parent), [`1.2.3-${index.id}`], 'no temporary folder left');
+  });
+
+  it('refuses to unpack a file whose bytes do not match their recorded hash, leaving nothing behind', () => {
+    const { file, index } = executable();
+    const body = readFileSync(file);
+    const at = index.files[1]!.offset + 10;
+    body[at] = body[at]! ^ 0xff; // same size, other bytes
+    writeFileSync(file, body);
+    const parent = join(scratch, 'cache-bad', 'app');
+    assert.throws(() => unpackInto(file, index, parent), /does not match its recorded hash/);
+    assert.deepEqual(readdirSync(parent), []);
+  });
+
+  it('unpacks into the cache folder of XDG_CACHE_HOME, else into the private temporary folder', () => {
+    const { file } = executable();
+    const saved = { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR };
+    try {
+      process.env.XDG_CACHE_HOME = join(scratch, 'xdg');
+      assert.ok(unpackedPayload(file).startsWith(join(scratch, 'xdg', 'clawdbot', 'app') + '/'));
+      process.env.XDG_CACHE_HOME = '/proc/clawdbot-no-cache'; // not writable, even for root
+      delete process.env.HOME;
+      process.env.TMPDIR = join(scratch, 'tmp');
+      const dir = unpackedPayload(file);
+      assert.ok(dir.startsWith(join(scratch, 'tmp', `clawdbot-${process.getuid!()}`, 'app') + '/'), dir);
+      assert.ok(existsSync(join(dir, 'clawdbot.cjs')));
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  it('refuses file names that would leave the folder', () => {
+    const fd = openSync(join(scratch, 'names'), 'w');
+    try {
+      for (const name of ['../x', 'a/../../x', '/etc/x', 'a/b/c']) {
+        assert.throws(() => writePayload(fd, 0, '1', [{ name, body: Buffer.from('x') }]), PayloadError, name);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
