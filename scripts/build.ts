@@ -98,7 +98,8 @@ const nativeAddonStub: esbuild.Plugin = {
       if (args.pluginData === 'native-stub') return undefined;
       const r = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'native-stub' });
       if (r.errors.length || !r.path || !existsSync(r.path)) return { path: args.path, namespace: 'native-stub' };
-      return isBinary(r.path) ? { path: r.path, namespace: 'native-stub' } : r;
+      // Relative: the stub's module key and message must not carry the checkout's path (same sources, same bytes).
+      return isBinary(r.path) ? { path: relative(ROOT, r.path), namespace: 'native-stub' } : r;
     });
     build.onLoad({ filter: /.*/, namespace: 'native-stub' }, (args) => ({
       contents: `const e = new Error(${JSON.stringify(`native addon not bundled: ${args.path}`)}); e.code = 'MODULE_NOT_FOUND'; throw e;`,
