@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 import type { BuildInfo, NativeFile } from '../src/store/native.ts';
+import { REUNPACK_KEY } from '../src/reunpack.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(ROOT, 'package.json'));
@@ -304,7 +305,10 @@ function chunkImports(plan: SplitPlan, self: string | undefined): esbuild.Plugin
         const chunk = plan.chunkOf.get(rel);
         return chunk && chunk !== self ? { path: rel, namespace: 'chunk-ref' } : undefined;
       });
-      const read = (path: string) => `require(${JSON.stringify(`./${plan.chunkOf.get(path)}`)})[${JSON.stringify(path)}]`;
+      // Inside the executable a library file is a plain file in the unpacked folder (src/payload.ts); one
+      // a cache cleaner removed since start is unpacked again once (src/reunpack.ts), then required again.
+      const load = (file: string) => `(() => { try { return require(${file}); } catch (e) { const again = e && e.code === "MODULE_NOT_FOUND" && globalThis[Symbol.for(${JSON.stringify(REUNPACK_KEY)})]; if (!again) throw e; again(); return require(${file}); } })()`;
+      const read = (path: string) => `${load(JSON.stringify(`./${plan.chunkOf.get(path)}`))}[${JSON.stringify(path)}]`;
       build.onLoad({ filter: /.*/, namespace: 'chunk-raw' }, (args) => ({ loader: 'js', contents: `module.exports = ${read(args.path.slice(0, -'.raw.cjs'.length))};` }));
       build.onLoad({ filter: /.*/, namespace: 'chunk-ref' }, (args) => ({
         loader: 'js',

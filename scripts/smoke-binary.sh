@@ -173,7 +173,29 @@ step_concurrent_first_run() {
   echo "two concurrent first runs: both exit 0, one folder, no temporary folders left"
 }
 
-STEPS=(no_node version startup doctor exec engine home_unwritable home_unwritable_as_nobody concurrent_first_run)
+# A library file is loaded when first used; one a cache cleaner removed while serve runs is unpacked again.
+step_file_removed_while_serving() {
+  has_command serve || { echo "SKIP: no serve command yet"; return 0; }
+  start_fake_model || return 1
+  local home=$WORK/home-removed port out dir i
+  mkdir -p "$home"
+  port=$(( 20000 + RANDOM % 20000 ))
+  printf 'adapters: { websocket: { listen: "127.0.0.1:%s" } }\n' "$port" >"$RUN/removed.yaml"
+  clean "$home" MODEL_ENDPOINT="$FAKE_URL" ./clawdbot serve --config removed.yaml >"$WORK/removed.log" 2>&1 &
+  local pid=$!
+  # HTTP from the toolchain's node (start_fake_model put it on PATH): no curl needed.
+  for ((i = 0; i < 100; i++)); do node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
+  dir=$(ls -d "$home"/.cache/clawdbot/app/*/)
+  rm -f "$dir/clawdbot.lib.ollama.cjs"
+  out=$(node -e 'fetch(process.argv[1], { method: "POST", headers: { "content-type": "application/json" }, body: process.argv[2] }).then((r) => r.text()).then(console.log, (e) => console.log(String(e)))' \
+    "http://127.0.0.1:$port/v1/messages" '{"text":"ping","user":"u1","chat":"c1"}')
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  grep -q '"reply":"pong"' <<<"$out" || { echo "after removing a library file, the turn answered '$out'; log: $(tail -3 "$WORK/removed.log")"; return 1; }
+  [ -f "$dir/clawdbot.lib.ollama.cjs" ] || { echo "the removed library file was not unpacked again"; return 1; }
+  echo "library file removed while serving: unpacked again at first use, the turn answered"
+}
+
+STEPS=(no_node version startup doctor exec engine home_unwritable home_unwritable_as_nobody concurrent_first_run file_removed_while_serving)
 
 failed=0
 echo "smoke: $BIN_SRC (version $VERSION) in $WORK"

@@ -1,5 +1,5 @@
-// Folders for caches (compile cache, unpacked native parts): mkdir -p that cannot hang, and a private
-// fallback under $TMPDIR. A leaf module: the tiny boot entry (src/cli/boot.ts) and the store share it.
+// Folders for caches (compile cache, the executable's unpacked program): mkdir -p that cannot hang, and a
+// private fallback under $TMPDIR. A leaf module: the entries (src/cli/boot.ts, src/cli/sea.ts) share it.
 import { lstatSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';

@@ -5,18 +5,22 @@
 // Why: start-up code (module set-up, config validation, path handling) runs often enough for V8 to call
 // it hot, but it never runs again. Optimizing it is wasted work, and the first optimization maps the
 // compiler's own machine code (~2.5 MB of the node binary) into a process that then sits idle: `serve`
-// idled at 61.5 MB with them, 59.4 MB without (docs/benchmarks.md). The first turn or scheduled job
-// releases them (Executor.run), so a busy process optimizes its hot path as usual; every command other
-// than `serve` releases them when it is dispatched (src/cli/main.ts), before it does anything.
+// idled at 61.5 MB with them, ~59 MB without (docs/benchmarks.md). The first turn or scheduled job
+// releases them (Executor.run), and so does any other sustained work (releaseWhenBusy), so a busy process
+// optimizes its hot path as usual; every command other than `serve` releases them when it is dispatched
+// (src/cli/main.ts), before it does anything.
 //
 // How: V8's function filters. `-*` matches no function; V8 reads the filter at each tier-up decision, so
 // setting it at run time takes effect at once (unlike --no-maglev, which V8 reads once). A Node whose V8
 // refuses the call simply keeps its defaults.
 import { setFlagsFromString } from 'node:v8';
 
-// Module state would not do: the entry (dist/clawdbot.cjs) and the program (dist/clawdbot.main.cjs) are
-// bundled apart, each with its own copy of this module. V8's flags are the process's one state.
+// Whether the compilers are held is V8's state, not this module's: the entry (dist/clawdbot.cjs) and the
+// program (dist/clawdbot.main.cjs) are bundled apart, each with its own copy of this module, and the hold
+// set by one copy is released by the other. `released` only spares this copy repeated calls.
 let released = false;
+
+const BUSY_CPU_US = 50_000;
 
 function filters(value: string): void {
   try {
@@ -31,6 +35,18 @@ function filters(value: string): void {
 /** Stops V8 from compiling any function beyond bytecode until releaseOptimizers(). */
 export function holdOptimizers(): void {
   filters('-*');
+}
+
+/**
+ * For a process that idles after start-up (`serve`), called about once a second with the previous call's
+ * reading: releases the compilers when the process has used 50 ms of CPU since (5 % of a core), i.e. it
+ * works without going through Executor.run (health probes, messages no route answers, metrics scrapes).
+ * An idle `serve` uses well under 1 ms a second, so it stays held. Returns the new reading.
+ */
+export function releaseWhenBusy(last: NodeJS.CpuUsage): NodeJS.CpuUsage {
+  const now = process.cpuUsage();
+  if (!released && now.user - last.user + now.system - last.system >= BUSY_CPU_US) releaseOptimizers();
+  return now;
 }
 
 /** Gives V8 its default filters back (all functions); only the first call of a process does anything, so hot paths may call it. */

@@ -5,26 +5,30 @@
 //   [ Node + SEA blob (pkg) ][ file ][ file ] ... [ index: JSON ][ footer: magic (16) | index offset (8) | index length (8) ]
 //
 // At first start they are unpacked as real files into `${XDG_CACHE_HOME:-$HOME/.cache}/clawdbot/app/
-// <version>-<id>/` (or, when that is not writable or HOME is unset, `$TMPDIR/clawdbot-<uid>/app/...`):
-// into a temporary folder renamed into place when complete, so two first runs at once, or a crash in
-// the middle, never leave half a program behind. Each file's sha256 is checked as it is unpacked; later
-// starts only compare sizes (one stat per file). The id is a hash of the whole payload: a new build
-// unpacks next to the old one, never over files a running older version may still load.
+// <version>-<id>/` (or, when that is not writable, not ours, or HOME is unset, `$TMPDIR/clawdbot-<uid>/
+// app/...`): into a temporary folder, each file checked against its sha256 and synced, then renamed into
+// place, so two first runs at once, or a crash in the middle, never leave half a program behind. Later
+// starts check what they are about to run without hashing it: every file and folder must be a real file
+// or folder (no symlink), owned by this user, writable by nobody else, and of the recorded size. The id is
+// a hash of the whole payload: a new build unpacks next to the old one, never over files a running older
+// version may still load.
 //
-// Why not pkg's virtual file system: it keeps a second copy of its 400 KB bootstrap in memory, serves
-// the program from pages of the executable that then stay resident, and hooks every fs call. Plain files
+// Why not pkg's virtual file system: it kept a second copy of its 400 KB bootstrap in memory, served the
+// program from pages of the executable that then stayed resident, and hooked every fs call. Plain files
 // run exactly like `node dist/clawdbot.cjs` (same compile cache, same native loading): the executable
 // idles at the bundle's RSS (docs/benchmarks.md).
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { ensureDir, privateTmpRoot } from './cache-dirs.ts';
 
 export const PAYLOAD_MAGIC = 'CLAWDBOT-PAYLOAD'; // 16 bytes
 const FOOTER_BYTES = 32;
+/** A leftover temporary folder older than this is a crashed unpack, whatever its pid says. */
+const STALE_TMP_MS = 10 * 60_000;
 
 export interface PayloadFile {
-  /** Path inside the unpacked folder, `/`-separated (e.g. `native/vec0.so`). */
+  /** Path inside the unpacked folder: a name, or `folder/name` (e.g. `native/vec0.so`). */
   readonly name: string;
   /** Byte offset in the executable. */
   readonly offset: number;
@@ -39,20 +43,23 @@ export interface PayloadIndex {
   readonly files: readonly PayloadFile[];
 }
 
+/** The executable itself is unusable (unreadable, truncated, damaged): trying another folder cannot help. */
 export class PayloadError extends Error {
   override readonly name = 'PayloadError';
 }
 
+const NAME = /^[A-Za-z0-9_+-][A-Za-z0-9._+-]*(\/[A-Za-z0-9_+-][A-Za-z0-9._+-]*)?$/; // no leading dot: no `..`, no hidden files
+const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+-]*$/;
+
 /** Appends `files` (name inside the folder → bytes) and the index to the open file `fd`, whose current size is `start`. */
 export function writePayload(fd: number, start: number, version: string, files: readonly { readonly name: string; readonly body: Buffer }[]): PayloadIndex {
+  if (!VERSION.test(version)) throw new PayloadError(`payload version not allowed: ${version}`);
   let offset = start;
   const records: PayloadFile[] = [];
   for (const f of files) {
-    if (!/^[A-Za-z0-9._+-]+(\/[A-Za-z0-9._+-]+)?$/.test(f.name) || f.name.split('/').some((p) => p === '.' || p === '..')) {
-      throw new PayloadError(`payload file name not allowed: ${f.name}`);
-    }
+    if (!NAME.test(f.name)) throw new PayloadError(`payload file name not allowed: ${f.name}`);
     writeAll(fd, f.body, offset);
-    records.push({ name: f.name, offset, size: f.body.length, sha256: createHash('sha256').update(f.body).digest('hex') });
+    records.push({ name: f.name, offset, size: f.body.length, sha256: sha256(f.body) });
     offset += f.body.length;
   }
   const id = createHash('sha256').update(records.map((r) => `${r.name}:${r.sha256}`).join('\n')).digest('hex').slice(0, 16);
@@ -67,22 +74,11 @@ export function writePayload(fd: number, start: number, version: string, files: 
   return index;
 }
 
-/** The index at the end of `file` (the executable). */
+/** The index at the end of `file` (the executable), checked: names, sizes and offsets can only point inside. */
 export function readPayloadIndex(file: string): PayloadIndex {
-  const fd = openSync(file, 'r');
+  const fd = openExecutable(file);
   try {
-    const size = fstatSync(fd).size;
-    if (size < FOOTER_BYTES) throw new PayloadError(`${file} carries no program files (too small)`);
-    const footer = readAt(fd, size - FOOTER_BYTES, FOOTER_BYTES);
-    if (footer.toString('latin1', 0, 16) !== PAYLOAD_MAGIC) throw new PayloadError(`${file} carries no program files (no payload footer): was it built by scripts/build-binary.ts?`);
-    const at = Number(footer.readBigUInt64LE(16));
-    const length = Number(footer.readBigUInt64LE(24));
-    if (at + length + FOOTER_BYTES !== size) throw new PayloadError(`${file}: the payload index is out of place (truncated or appended to?)`);
-    const index = JSON.parse(readAt(fd, at, length).toString('utf8')) as PayloadIndex;
-    for (const f of index.files) {
-      if (f.offset < 0 || f.offset + f.size > at) throw new PayloadError(`${file}: payload entry ${f.name} lies outside the payload`);
-    }
-    return index;
+    return indexOf(fd, file);
   } finally {
     closeSync(fd);
   }
@@ -90,69 +86,166 @@ export function readPayloadIndex(file: string): PayloadIndex {
 
 /**
  * The folder holding the unpacked files of `file`'s payload: an existing complete one, else one unpacked
- * now. Tries the user's cache folder, then the private temporary one; throws when neither works.
+ * now. Tries the user's cache folder, then the private temporary one. Throws PayloadError when the
+ * executable itself is unusable, an Error naming every folder tried when no folder works.
  */
-export function unpackedPayload(file: string, index: PayloadIndex = readPayloadIndex(file)): string {
-  const failures: string[] = [];
-  for (const root of cacheRoots()) {
-    try {
-      return unpackInto(file, index, join(root(), 'app'));
-    } catch (err) {
-      failures.push(err instanceof Error ? err.message : String(err));
+export function unpackedPayload(file: string): string {
+  const fd = openExecutable(file); // one descriptor for the index and the files: an upgrade in between cannot mix them
+  try {
+    const index = indexOf(fd, file);
+    const failures: string[] = [];
+    for (const root of cacheRoots()) {
+      try {
+        return unpackInto(fd, file, index, join(root(), 'app'));
+      } catch (err) {
+        if (err instanceof PayloadError) throw err;
+        failures.push(err instanceof Error ? err.message : String(err));
+      }
     }
+    throw new Error(`cannot unpack the program files to a cache folder: ${failures.join('; ')}`);
+  } finally {
+    closeSync(fd);
   }
-  throw new PayloadError(`cannot unpack the program files to a cache folder: ${failures.join('; ')}`);
 }
 
-/** `<parent>/<version>-<id>`, unpacked unless a complete copy is there already. */
-export function unpackInto(file: string, index: PayloadIndex, parent: string): string {
+/** `<parent>/<version>-<id>`, unpacked from the open executable `fd` unless a complete copy is there already. */
+export function unpackInto(fd: number, file: string, index: PayloadIndex, parent: string): string {
   const dir = join(parent, `${index.version}-${index.id}`);
   if (complete(dir, index)) return dir;
   ensureDir(parent);
+  if (!ours(parent, 'dir')) throw new Error(`${parent} is not a folder of this user's that only it can write`);
+  removeStaleTemporaries(parent);
   const tmp = join(parent, `.${index.version}-${index.id}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const old = `${tmp}.old`;
   try {
-    unpackAll(file, index, tmp);
+    unpackAll(fd, file, index, tmp);
     try {
       renameSync(tmp, dir); // atomic: others see no folder or the whole one
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;
-      // Another first run finished before us, or a damaged copy is in the way: keep a complete one, else replace it.
+      // Another first run finished before us (keep theirs), or a damaged copy is in the way: moved
+      // aside, not deleted in place, so a concurrent repair cannot delete a folder someone just installed.
       if (!complete(dir, index)) {
-        rmSync(dir, { recursive: true, force: true });
-        renameSync(tmp, dir);
+        try {
+          renameSync(dir, old);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+        try {
+          renameSync(tmp, dir);
+        } catch (e) {
+          if (!complete(dir, index)) throw e; // a concurrent repair installed a good one: fine
+        }
       }
     }
+    syncDir(parent);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+    rmSync(old, { recursive: true, force: true });
   }
   return dir;
 }
 
-function complete(dir: string, index: PayloadIndex): boolean {
+function openExecutable(file: string): number {
   try {
-    return index.files.every((f) => statSync(join(dir, f.name)).size === f.size);
-  } catch {
-    return false;
+    return openSync(file, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EACCES' ? 'it must be readable by the user running it (chmod a+r), it carries the program' : (err as Error).message;
+    throw new PayloadError(`cannot read ${file}: ${why}`, { cause: err });
   }
 }
 
-function unpackAll(file: string, index: PayloadIndex, dir: string): void {
-  ensureDir(dir);
-  const fd = openSync(file, 'r');
+function indexOf(fd: number, file: string): PayloadIndex {
+  const size = fstatSync(fd).size;
+  const footer = size >= FOOTER_BYTES ? readAt(fd, size - FOOTER_BYTES, FOOTER_BYTES) : Buffer.alloc(0);
+  if (footer.toString('latin1', 0, 16) !== PAYLOAD_MAGIC) throw new PayloadError(`${file} carries no program files: truncated, or not a clawdbot executable`);
+  const at = Number(footer.readBigUInt64LE(16));
+  const length = Number(footer.readBigUInt64LE(24));
+  if (at + length + FOOTER_BYTES !== size) throw new PayloadError(`${file}: its payload index is out of place (truncated, or appended to?)`);
+  let index: PayloadIndex;
   try {
-    for (const f of index.files) {
-      const body = readAt(fd, f.offset, f.size);
-      if (createHash('sha256').update(body).digest('hex') !== f.sha256) {
-        throw new PayloadError(`${file}: embedded ${f.name} does not match its recorded hash (damaged executable?)`);
-      }
-      const slash = f.name.lastIndexOf('/');
-      if (slash > 0) ensureDir(join(dir, f.name.slice(0, slash)));
-      // Executable bits for the native parts' sake (some loaders want them); the folder itself is 0700.
-      writeFileSync(join(dir, f.name), body, { mode: 0o755, flag: 'wx' });
+    index = JSON.parse(readAt(fd, at, length).toString('utf8')) as PayloadIndex;
+  } catch (err) {
+    throw new PayloadError(`${file}: its payload index is damaged (${(err as Error).message})`, { cause: err });
+  }
+  const bad = (what: string) => new PayloadError(`${file}: its payload index is damaged (${what})`);
+  if (typeof index !== 'object' || index === null || !Array.isArray(index.files)) throw bad('no file list');
+  if (typeof index.version !== 'string' || !VERSION.test(index.version)) throw bad('version');
+  if (typeof index.id !== 'string' || !/^[0-9a-f]{16}$/.test(index.id)) throw bad('id');
+  for (const f of index.files) {
+    if (typeof f?.name !== 'string' || !NAME.test(f.name)) throw bad(`file name ${JSON.stringify(f?.name)}`);
+    if (!Number.isSafeInteger(f.offset) || !Number.isSafeInteger(f.size) || f.offset < 0 || f.size < 0 || f.offset + f.size > at) throw bad(`${f.name} lies outside the payload`);
+    if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) throw bad(`${f.name} has no sha256`);
+  }
+  return index;
+}
+
+/** Every folder and file of the unpacked copy is ours, writable only by us, and files have their recorded size. */
+function complete(dir: string, index: PayloadIndex): boolean {
+  const folders = new Set(index.files.flatMap((f) => (f.name.includes('/') ? [f.name.slice(0, f.name.indexOf('/'))] : [])));
+  return ours(dir, 'dir') && [...folders].every((d) => ours(join(dir, d), 'dir')) && index.files.every((f) => ours(join(dir, f.name), 'file', f.size));
+}
+
+/** A real file or folder (lstat: a symlink is not), owned by this process's user, not group- or world-writable. */
+function ours(path: string, kind: 'dir' | 'file', size?: number): boolean {
+  let s;
+  try {
+    s = lstatSync(path);
+  } catch {
+    return false;
+  }
+  const uid = process.getuid?.();
+  return (kind === 'dir' ? s.isDirectory() : s.isFile()) && (uid === undefined || s.uid === uid) && (s.mode & 0o022) === 0 && (size === undefined || s.size === size);
+}
+
+function unpackAll(fd: number, file: string, index: PayloadIndex, dir: string): void {
+  ensureDir(dir);
+  for (const f of index.files) {
+    const body = readAt(fd, f.offset, f.size);
+    if (sha256(body) !== f.sha256) throw new PayloadError(`${file}: embedded ${f.name} does not match its recorded hash (damaged executable?)`);
+    const slash = f.name.indexOf('/');
+    if (slash > 0) ensureDir(join(dir, f.name.slice(0, slash)));
+    // Executable bits for the native parts' sake (some loaders want them); the folder itself is 0700.
+    const out = openSync(join(dir, f.name), 'wx', 0o755);
+    try {
+      writeAll(out, body, 0);
+      fsyncSync(out); // once, at first start: a crash later cannot leave a right-sized file of zeros behind the rename
+    } finally {
+      closeSync(out);
     }
-  } finally {
-    closeSync(fd);
+  }
+  for (const d of new Set(index.files.flatMap((f) => (f.name.includes('/') ? [join(dir, f.name.slice(0, f.name.indexOf('/')))] : [])))) syncDir(d);
+  syncDir(dir);
+}
+
+/** Temporary folders of unpacks that died (their process is gone, or they are old): nobody else removes them. */
+function removeStaleTemporaries(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp(\.old)?$/.exec(name);
+    if (!m) continue;
+    const path = join(parent, name);
+    try {
+      if (Date.now() - lstatSync(path).mtimeMs > STALE_TMP_MS || !alive(Number(m[1]))) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // gone already, or not ours to remove: harmless
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, another user's
   }
 }
 
@@ -165,6 +258,19 @@ function cacheRoots(): Array<() => string> {
   else if (home && isAbsolute(home)) roots.push(() => join(home, '.cache', 'clawdbot'));
   roots.push(privateTmpRoot);
   return roots;
+}
+
+function sha256(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function readAt(fd: number, position: number, length: number): Buffer {
@@ -180,10 +286,7 @@ function readAt(fd: number, position: number, length: number): Buffer {
 
 function writeAll(fd: number, body: Buffer, position: number): void {
   // 64 KiB at a time: one huge write() leaves the file in the page cache as large folios, which a
-  // mapped executable then faults in whole (see rewriteInSmallWrites in scripts/build-binary.ts).
+  // mapped executable then faults in whole (see appendPayload in scripts/build-binary.ts).
   const CHUNK = 64 * 1024;
-  for (let off = 0; off < body.length;) {
-    const len = Math.min(CHUNK, body.length - off);
-    off += writeSync(fd, body, off, len, position + off);
-  }
+  for (let off = 0; off < body.length;) off += writeSync(fd, body, off, Math.min(CHUNK, body.length - off), position + off);
 }

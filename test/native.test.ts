@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { BetterSqlite3, buildInfo, isPackaged, nativeParts } from '../src/store/native.ts';
+import { BetterSqlite3, buildInfo, explainLoadError, isPackaged, nativeParts } from '../src/store/native.ts';
 import { ensureDir, privateTmpRoot } from '../src/cache-dirs.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'clawdbot-native-test-'));
@@ -62,4 +62,13 @@ test('ensureDir gives up where mkdir says ENOENT under an existing parent (Node 
   ensureDir(deep);
   ensureDir(deep); // exists: fine
   assert.equal((statSync(join(scratch, 'a')).mode & 0o777).toString(8), '700');
+});
+
+test('a native part on a noexec filesystem is explained, other load errors pass unchanged', () => {
+  const mapped = new Error('/home/u/.cache/x.node: failed to map segment from shared object');
+  const explained = explainLoadError(mapped, '/home/u/.cache/x.node') as Error;
+  assert.match(explained.message, /mounted noexec: set XDG_CACHE_HOME/);
+  assert.equal(explained.cause, mapped);
+  const other = new Error('invalid ELF header');
+  assert.equal(explainLoadError(other, '/x.node'), other);
 });

@@ -3,8 +3,9 @@
 // exposes V8's own view of a function (%GetOptimizationStatus). The hold and the release come from two
 // instances of the module, as in the build (the entry and the program are bundled apart).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { MAIN, scratch } from './helpers/cli.ts';
 
 const MODULE = new URL('../src/optimizers.ts', import.meta.url).href;
 // V8's status bits (src/runtime/runtime.h, OptimizationStatus).
@@ -36,5 +37,90 @@ describe('optimizers hold', () => {
     assert.equal(held & OPTIMIZED, 0, `optimized while held (status ${held.toString(2)})`);
     assert.notEqual(held & INTERPRETED, 0, `not interpreted while held (status ${held.toString(2)})`);
     assert.notEqual(released & OPTIMIZED, 0, `not optimized after release (status ${released.toString(2)})`);
+  });
+});
+
+describe('optimizers releaseWhenBusy', () => {
+  const run = (burnMs: number) => {
+    const code = `
+      const m = await import(${JSON.stringify(MODULE)});
+      m.holdOptimizers();
+      const before = process.cpuUsage();
+      const end = Date.now() + ${burnMs};
+      while (Date.now() < end) ; // CPU work that no executor saw
+      m.releaseWhenBusy(before);
+      const hot = (n) => { let s = 0; for (let i = 0; i < n; i++) s += i; return s; };
+      for (let r = 0; r < 3; r++) { for (let i = 0; i < 20000; i++) hot(5); await new Promise((res) => setTimeout(res, 20)); }
+      console.log(%GetOptimizationStatus(hot));`;
+    return Number(execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', code], { encoding: 'utf8' }));
+  };
+  it('releases after 50 ms of CPU since the last reading, not before', () => {
+    assert.equal(run(0) & OPTIMIZED, 0, 'released without work');
+    assert.notEqual(run(120) & OPTIMIZED, 0, 'still held after 120 ms of CPU');
+  });
+});
+
+/** Runs the real command line from source with the probe preloaded; `during` runs once it is up (serve). */
+const PROBE_FILE = new URL('./fixtures/optimizers/probe.mjs', import.meta.url).pathname;
+
+function clawdbot(args: string[], env: NodeJS.ProcessEnv, cwd: string) {
+  const child = spawn(process.execPath, ['--allow-natives-syntax', '--import', PROBE_FILE, MAIN, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  /** The next probe line's status (after SIGUSR2, or at exit). */
+  const status = async (signal = true): Promise<number> => {
+    const seen = (err.match(/^probe \d+$/gm) ?? []).length;
+    if (signal) child.kill('SIGUSR2');
+    for (let i = 0; i < 500; i++) {
+      const lines = err.match(/^probe (\d+)$/gm) ?? [];
+      if (lines.length > seen) return Number(lines[seen]!.slice('probe '.length));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no probe line; stderr:\n${err}`);
+  };
+  return { child, status, exited, stderr: () => err };
+}
+
+describe('optimizers release', () => {
+  it('a command other than serve releases them when dispatched (doctor never runs the executor)', async () => {
+    const s = scratch();
+    try {
+      const p = clawdbot(['doctor', '--offline'], s.env, s.dir);
+      const st = await p.status(false);
+      await p.exited;
+      assert.notEqual(st & OPTIMIZED, 0, `probe not optimized in doctor (status ${st.toString(2)})`);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('serve keeps them held while idle, and releases them at its first turn', async () => {
+    const s = scratch();
+    const cfg = s.write('clawdbot.yaml', [
+      'adapters: { websocket: { listen: "127.0.0.1:0" } }',
+      'routes: [ { default: { action: hi } } ]',
+      'actions: { hi: { type: reply, text: "hi" } }',
+      '',
+    ].join('\n'));
+    const p = clawdbot(['serve', '--config', cfg], { ...s.env, CLAWDBOT_LOG_FORMAT: 'json' }, s.dir);
+    try {
+      let url: string | undefined;
+      for (let i = 0; i < 1500 && !url; i++) {
+        url = /"msg":"ready"/.test(p.stderr()) ? /"url":"([^"]+)"/.exec(p.stderr())?.[1] : undefined;
+        if (!url) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(url, `serve not ready:\n${p.stderr()}`);
+      const idle = await p.status();
+      assert.equal(idle & OPTIMIZED, 0, `optimized while serve idles (status ${idle.toString(2)})`);
+      const r = await fetch(`${url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'hello', user: 'u1', chat: 'c1' }) });
+      assert.equal(((await r.json()) as { reply: string }).reply, 'hi');
+      const working = await p.status();
+      assert.notEqual(working & OPTIMIZED, 0, `not optimized after a turn (status ${working.toString(2)})`);
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+      s.cleanup();
+    }
   });
 });

@@ -1,11 +1,20 @@
 // The program files the executable carries after itself (src/payload.ts): written as the build does,
 // read back from the end of the file, unpacked once (atomically, hash-checked), reused by size.
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { PayloadError, readPayloadIndex, unpackedPayload, unpackInto, writePayload, type PayloadIndex } from '../src/payload.ts';
+import { PayloadError, readPayloadIndex, unpackedPayload, unpackInto as unpackIntoFd, writePayload, type PayloadIndex } from '../src/payload.ts';
+
+function unpackInto(file: string, index: PayloadIndex, parent: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    return unpackIntoFd(fd, file, index, parent);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 const scratch = mkdtempSync(join(tmpdir(), 'clawdbot-payload-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -43,7 +52,7 @@ describe('payload', () => {
   it('refuses a file without a payload, and a payload that was appended to', () => {
     const plain = join(scratch, 'plain');
     writeFileSync(plain, 'x'.repeat(100));
-    assert.throws(() => readPayloadIndex(plain), (e: Error) => e instanceof PayloadError && /no payload footer/.test(e.message));
+    assert.throws(() => readPayloadIndex(plain), (e: Error) => e instanceof PayloadError && /not a clawdbot executable/.test(e.message));
     const { file } = executable();
     writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.from('trailing')]));
     assert.throws(() => readPayloadIndex(file), PayloadError);
@@ -96,10 +105,57 @@ describe('payload', () => {
     }
   });
 
+  it('checks the index it reads: a crafted or damaged one is refused before anything is written', () => {
+    const { file, index } = executable();
+    const crafted = { ...index, files: [{ ...index.files[0]!, name: '../../escaped' }] };
+    const body = readFileSync(file);
+    const footerAt = body.length - 32;
+    const indexAt = Number(body.readBigUInt64LE(footerAt + 16));
+    const json = Buffer.from(JSON.stringify(crafted));
+    const footer = Buffer.from(body.subarray(footerAt));
+    footer.writeBigUInt64LE(BigInt(json.length), 24);
+    writeFileSync(file, Buffer.concat([body.subarray(0, indexAt), json, footer]));
+    assert.throws(() => readPayloadIndex(file), (e: Error) => e instanceof PayloadError && /file name/.test(e.message));
+    const garbage = Buffer.from('{"not json');
+    footer.writeBigUInt64LE(BigInt(garbage.length), 24);
+    writeFileSync(file, Buffer.concat([body.subarray(0, indexAt), garbage, footer]));
+    assert.throws(() => readPayloadIndex(file), (e: Error) => e instanceof PayloadError && e.message.startsWith(`${file}: its payload index is damaged`));
+  });
+
+  it('does not run a copy that another user could have written: a group-writable folder is replaced, a symlink is not followed', () => {
+    const { file, index } = executable();
+    const parent = join(scratch, 'cache-untrusted', 'app');
+    const dir = join(parent, `1.2.3-${index.id}`);
+    mkdirSync(join(dir, 'native'), { recursive: true, mode: 0o770 });
+    chmodSync(dir, 0o770);
+    for (const f of FILES) writeFileSync(join(dir, f.name), Buffer.alloc(f.body.length, 0x41)); // planted, right sizes
+    assert.equal(unpackInto(file, index, parent), dir);
+    assert.deepEqual(readFileSync(join(dir, 'clawdbot.main.cjs')), FILES[1]!.body, 'planted copy replaced');
+    assert.equal((statSync(dir).mode & 0o777).toString(8), '700');
+    assert.deepEqual(readdirSync(parent), [`1.2.3-${index.id}`], 'the planted copy is gone, no temporary folder left');
+
+    const parent2 = join(scratch, 'cache-symlink', 'app');
+    mkdirSync(parent2, { recursive: true, mode: 0o700 });
+    symlinkSync(dir, join(parent2, `1.2.3-${index.id}`)); // complete and ours, but through a link
+    assert.throws(() => unpackInto(file, index, parent2));
+  });
+
+  it('removes temporary folders of unpacks that died', () => {
+    const { file, index } = executable();
+    const parent = join(scratch, 'cache-stale', 'app');
+    const dead = join(parent, `.1.2.3-${index.id}.999999999.0badc0de.tmp`); // no such pid
+    const running = join(parent, `.1.2.3-${index.id}.${process.pid}.0badc0de.tmp`); // a live unpack: kept
+    mkdirSync(dead, { recursive: true });
+    mkdirSync(running, { recursive: true });
+    unpackInto(file, index, parent);
+    assert.equal(existsSync(dead), false);
+    assert.equal(existsSync(running), true);
+  });
+
   it('refuses file names that would leave the folder', () => {
     const fd = openSync(join(scratch, 'names'), 'w');
     try {
-      for (const name of ['../x', 'a/../../x', '/etc/x', 'a/b/c']) {
+      for (const name of ['../x', 'a/../../x', '/etc/x', 'a/b/c', '.hidden', 'a/..']) {
         assert.throws(() => writePayload(fd, 0, '1', [{ name, body: Buffer.from('x') }]), PayloadError, name);
       }
     } finally {

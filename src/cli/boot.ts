@@ -58,5 +58,6 @@ process.emitWarning = function (this: NodeJS.Process, warning: string | Error, .
   return (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
 } as typeof process.emitWarning;
 
-// The bundle's CommonJS `require` (this file is bundled to CJS): a literal path, so pkg's walker finds it.
+// The bundle's CommonJS `require` (this file is bundled to CJS): the program sits next to this file, in
+// dist/ or in the executable's unpacked folder (src/payload.ts).
 require('./clawdbot.main.cjs');

@@ -6,15 +6,22 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { holdOptimizers } from '../optimizers.ts';
 import { unpackedPayload } from '../payload.ts';
+import { REUNPACK_KEY } from '../reunpack.ts';
 
 holdOptimizers(); // as early as in boot.ts: see src/optimizers.ts
 
-let dir: string;
-try {
-  dir = unpackedPayload(process.execPath);
-} catch (err) {
-  process.stderr.write(`clawdbot: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+function unpack(): string {
+  try {
+    return unpackedPayload(process.execPath);
+  } catch (err) {
+    process.stderr.write(`clawdbot: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
 }
+
+const dir = unpack();
+// A library file is loaded when first used, maybe days after start: if a cache cleaner removed it
+// meanwhile, the program asks for the folder to be unpacked again (scripts/build.ts, chunk loading).
+(globalThis as Record<symbol, unknown>)[Symbol.for(REUNPACK_KEY)] = () => void unpackedPayload(process.execPath);
 const entry = join(dir, 'clawdbot.cjs');
 createRequire(entry)(entry);

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database as Db } from 'better-sqlite3';
 import { dataCodec, EncryptionError, storedKeyId, storedPrefix, type DataCodec } from './crypto.ts';
-import { BetterSqlite3, nativeParts } from './native.ts';
+import { BetterSqlite3, explainLoadError, nativeParts } from './native.ts';
 import { migrations } from './migrations.ts';
 
 export type { Db };
@@ -45,7 +45,12 @@ export function openDb(path: string, opts: OpenOptions = {}): OpenedDb {
 export function openDbUnchecked(path: string): OpenedDb {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const native = nativeParts();
-  const db: Db = native.addon ? new BetterSqlite3(path, { nativeBinding: native.addon }) : new BetterSqlite3(path);
+  let db: Db;
+  try {
+    db = native.addon ? new BetterSqlite3(path, { nativeBinding: native.addon }) : new BetterSqlite3(path);
+  } catch (err) {
+    throw explainLoadError(err, native.addon);
+  }
   try {
     // WAL + synchronous=NORMAL survives a killed process (kill -9) without losing committed rows;
     // only a power loss can drop the last transactions, which FULL would also cost on every turn.
@@ -55,7 +60,11 @@ export function openDbUnchecked(path: string): OpenedDb {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    db.loadExtension(native.vec0);
+    try {
+      db.loadExtension(native.vec0);
+    } catch (err) {
+      throw explainLoadError(err, native.vec0);
+    }
     migrate(db);
     const { s, v } = db.prepare('select sqlite_version() as s, vec_version() as v').get() as { s: string; v: string };
     return { db, path, sqliteVersion: s, vecVersion: v, codec: undefined, close: () => db.close() };

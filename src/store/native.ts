@@ -108,3 +108,13 @@ function fromExecutable(): NativeParts {
   };
   return { addon: path(native.addon), vec0: path(native.vec0) };
 }
+
+/**
+ * A native part that exists but cannot be mapped: on Linux that is a filesystem mounted noexec (a cache
+ * or temporary folder some systems mount so). The loader only says "failed to map segment"; say where.
+ */
+export function explainLoadError(err: unknown, file: string | undefined): unknown {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (!file || !/failed to map segment/i.test(msg)) return err;
+  return new Error(`${msg} (${file} is on a filesystem mounted noexec: set XDG_CACHE_HOME to a folder where programs may run, then start again)`, { cause: err });
+}

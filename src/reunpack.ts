@@ -1,0 +1,4 @@
+// The hook between the executable's entry (src/cli/sea.ts), which knows how to unpack the program files
+// again, and the bundle's loading of its library files (scripts/build.ts), which may find one missing.
+// A global symbol: the two are bundled apart. Absent when the program runs from dist/ or from source.
+export const REUNPACK_KEY = 'clawdbot.reunpack';
