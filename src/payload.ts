@@ -111,7 +111,8 @@ export function unpackedPayload(file: string): string {
 /** `<parent>/<version>-<id>`, unpacked from the open executable `fd` unless a complete copy is there already. */
 export function unpackInto(fd: number, file: string, index: PayloadIndex, parent: string): string {
   const dir = join(parent, `${index.version}-${index.id}`);
-  if (complete(dir, index)) return dir;
+  // The parent too: whoever may write it may swap the copy in it at any time.
+  if (ours(parent, 'dir') && complete(dir, index)) return dir;
   ensureDir(parent);
   if (!ours(parent, 'dir')) throw new Error(`${parent} is not a folder of this user's that only it can write`);
   removeStaleTemporaries(parent);

@@ -134,6 +134,10 @@ describe('payload', () => {
     assert.equal((statSync(dir).mode & 0o777).toString(8), '700');
     assert.deepEqual(readdirSync(parent), [`1.2.3-${index.id}`], 'the planted copy is gone, no temporary folder left');
 
+    chmodSync(parent, 0o770); // a complete copy, in a folder others may write: not used
+    assert.throws(() => unpackInto(file, index, parent), /not a folder of this user's/);
+    chmodSync(parent, 0o700);
+
     const parent2 = join(scratch, 'cache-symlink', 'app');
     mkdirSync(parent2, { recursive: true, mode: 0o700 });
     symlinkSync(dir, join(parent2, `1.2.3-${index.id}`)); // complete and ours, but through a link
