@@ -25,8 +25,10 @@ RUN=$WORK/run
 mkdir -p "$RUN" "$WORK/home" "$WORK/tmp" "$WORK/data"
 cp "$BIN_SRC" "$RUN/clawdbot"
 FAKE_PID=
+SERVE_PID=
 cleanup() {
   if [ -n "$FAKE_PID" ]; then kill "$FAKE_PID" 2>/dev/null || true; fi
+  if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; fi
   if [ "${SMOKE_KEEP:-}" = 1 ]; then echo "smoke: kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -34,7 +36,7 @@ trap cleanup EXIT
 # clean HOME [NAME=VALUE ...] CMD ARGS...: run in $RUN with only these variables. HOME "" = unset.
 clean() {
   local home=$1; shift
-  (cd "$RUN" && env -i PATH=/nonexistent LANG=C.UTF-8 TMPDIR="$WORK/tmp" ${home:+"HOME=$home"} "$@")
+  (cd "$RUN" && exec env -i PATH=/nonexistent LANG=C.UTF-8 TMPDIR="$WORK/tmp" ${home:+"HOME=$home"} "$@")
 }
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -181,8 +183,11 @@ step_file_removed_while_serving() {
   mkdir -p "$home"
   port=$(( 20000 + RANDOM % 20000 ))
   printf 'adapters: { websocket: { listen: "127.0.0.1:%s" } }\n' "$port" >"$RUN/removed.yaml"
-  clean "$home" MODEL_ENDPOINT="$FAKE_URL" ./clawdbot serve --config removed.yaml >"$WORK/removed.log" 2>&1 &
+  # Not through clean(): `clean ... &` would background a shell function, and $! would be that shell,
+  # not clawdbot (kill would leave serve running). Here the subshell execs into clawdbot: $! is serve.
+  (cd "$RUN" && exec env -i PATH=/nonexistent LANG=C.UTF-8 TMPDIR="$WORK/tmp" HOME="$home" MODEL_ENDPOINT="$FAKE_URL" ./clawdbot serve --config removed.yaml) >"$WORK/removed.log" 2>&1 &
   local pid=$!
+  SERVE_PID=$pid
   # HTTP from the toolchain's node (start_fake_model put it on PATH): no curl needed.
   for ((i = 0; i < 100; i++)); do node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
   dir=$(ls -d "$home"/.cache/clawdbot/app/*/)

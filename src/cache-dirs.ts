@@ -1,6 +1,6 @@
 // Folders for caches (compile cache, the executable's unpacked program): mkdir -p that cannot hang, and a
 // private fallback under $TMPDIR. A leaf module: the entries (src/cli/boot.ts, src/cli/sea.ts) share it.
-import { lstatSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -40,4 +40,19 @@ export function ensureDir(dir: string, depth = 0): void {
     ensureDir(parent, depth + 1);
     mkdirSync(dir, { mode: 0o700 }); // a second ENOENT throws: no loop
   }
+}
+
+/**
+ * `dir` (created 0700 when missing) as a folder only this user can enter: a real folder (not a symlink)
+ * owned by this user; a looser mode on our own folder is tightened to 0700. False when it is not ours, so
+ * the caller falls back. What sits inside is then out of other users' reach, whatever modes it has (Node
+ * creates the compile cache's subfolders with the umask's mode, group-writable under umask 002).
+ */
+export function privateDir(dir: string): boolean {
+  ensureDir(dir);
+  const st = lstatSync(dir);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) return false;
+  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  return true;
 }

@@ -6,7 +6,7 @@
 // it hot, but it never runs again. Optimizing it is wasted work, and the first optimization maps the
 // compiler's own machine code (~2.5 MB of the node binary) into a process that then sits idle: `serve`
 // idled at 61.5 MB with them, ~59 MB without (docs/benchmarks.md). The first turn or scheduled job
-// releases them (Executor.run), and so does any other sustained work (releaseWhenBusy), so a busy process
+// releases them (Executor.run), and so does any other sustained work (busyWatch), so a busy process
 // optimizes its hot path as usual; every command other than `serve` releases them when it is dispatched
 // (src/cli/main.ts), before it does anything.
 //
@@ -38,15 +38,21 @@ export function holdOptimizers(): void {
 }
 
 /**
- * For a process that idles after start-up (`serve`), called about once a second with the previous call's
- * reading: releases the compilers when the process has used 50 ms of CPU since (5 % of a core), i.e. it
- * works without going through Executor.run (health probes, messages no route answers, metrics scrapes).
- * An idle `serve` uses well under 1 ms a second, so it stays held. Returns the new reading.
+ * For a process that idles after start-up (`serve`): a tick to call about once a second. It releases the
+ * compilers once the process has used 50 ms of CPU (5 % of a core) in each of two consecutive ticks, i.e.
+ * sustained work that does not go through Executor.run (a flood of health probes, of messages no route
+ * answers). One busy second alone (start-up's last collection, a config reload, the hourly prune) does not
+ * count; an idle `serve` uses well under 1 ms a second.
  */
-export function releaseWhenBusy(last: NodeJS.CpuUsage): NodeJS.CpuUsage {
-  const now = process.cpuUsage();
-  if (!released && now.user - last.user + now.system - last.system >= BUSY_CPU_US) releaseOptimizers();
-  return now;
+export function busyWatch(): () => void {
+  let last = process.cpuUsage();
+  let streak = 0;
+  return () => {
+    const now = process.cpuUsage();
+    streak = now.user - last.user + now.system - last.system >= BUSY_CPU_US ? streak + 1 : 0;
+    last = now;
+    if (streak >= 2) releaseOptimizers();
+  };
 }
 
 /** Gives V8 its default filters back (all functions); only the first call of a process does anything, so hot paths may call it. */

@@ -19,6 +19,7 @@
 // idles at the bundle's RSS (docs/benchmarks.md).
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { ensureDir, privateTmpRoot } from './cache-dirs.ts';
 
@@ -26,6 +27,8 @@ export const PAYLOAD_MAGIC = 'CLAWDBOT-PAYLOAD'; // 16 bytes
 const FOOTER_BYTES = 32;
 /** A leftover temporary folder older than this is a crashed unpack, whatever its pid says. */
 const STALE_TMP_MS = 10 * 60_000;
+/** In temporary folder names: whose process id it is (letters, digits and dashes only, so names parse). */
+const HOST = hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'host';
 
 export interface PayloadFile {
   /** Path inside the unpacked folder: a name, or `folder/name` (e.g. `native/vec0.so`). */
@@ -84,19 +87,34 @@ export function readPayloadIndex(file: string): PayloadIndex {
   }
 }
 
+export interface Unpacked {
+  /** The folder the program runs from. */
+  readonly dir: string;
+  /**
+   * Unpacks into that folder again what is missing or damaged, from the executable this process started
+   * from (its file stays open: an upgrade that has since replaced or deleted it changes nothing here).
+   */
+  repair(): void;
+}
+
 /**
  * The folder holding the unpacked files of `file`'s payload: an existing complete one, else one unpacked
  * now. Tries the user's cache folder, then the private temporary one. Throws PayloadError when the
  * executable itself is unusable, an Error naming every folder tried when no folder works.
  */
-export function unpackedPayload(file: string): string {
-  const fd = openExecutable(file); // one descriptor for the index and the files: an upgrade in between cannot mix them
+export function unpackedPayload(file: string): Unpacked {
+  // One descriptor for the index and the files, kept for repair(): an upgrade cannot mix two builds.
+  const fd = openExecutable(file);
+  let kept = false;
   try {
     const index = indexOf(fd, file);
     const failures: string[] = [];
     for (const root of cacheRoots()) {
       try {
-        return unpackInto(fd, file, index, join(root(), 'app'));
+        const parent = join(root(), 'app');
+        const dir = unpackInto(fd, file, index, parent);
+        kept = true;
+        return { dir, repair: () => void unpackInto(fd, file, index, parent) };
       } catch (err) {
         if (err instanceof PayloadError) throw err;
         failures.push(err instanceof Error ? err.message : String(err));
@@ -104,7 +122,7 @@ export function unpackedPayload(file: string): string {
     }
     throw new Error(`cannot unpack the program files to a cache folder: ${failures.join('; ')}`);
   } finally {
-    closeSync(fd);
+    if (!kept) closeSync(fd);
   }
 }
 
@@ -116,7 +134,7 @@ export function unpackInto(fd: number, file: string, index: PayloadIndex, parent
   ensureDir(parent);
   if (!ours(parent, 'dir')) throw new Error(`${parent} is not a folder of this user's that only it can write`);
   removeStaleTemporaries(parent);
-  const tmp = join(parent, `.${index.version}-${index.id}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(parent, `.${index.version}-${index.id}.${HOST}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const old = `${tmp}.old`;
   try {
     unpackAll(fd, file, index, tmp);
@@ -124,7 +142,7 @@ export function unpackInto(fd: number, file: string, index: PayloadIndex, parent
       renameSync(tmp, dir); // atomic: others see no folder or the whole one
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;
+      if (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'ENOTDIR') throw err;
       // Another first run finished before us (keep theirs), or a damaged copy is in the way: moved
       // aside, not deleted in place, so a concurrent repair cannot delete a folder someone just installed.
       if (!complete(dir, index)) {
@@ -142,8 +160,15 @@ export function unpackInto(fd: number, file: string, index: PayloadIndex, parent
     }
     syncDir(parent);
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
-    rmSync(old, { recursive: true, force: true });
+    // Best effort: a leftover is removed by a later unpack (removeStaleTemporaries), and a failure here
+    // must neither fail an install that worked nor hide the error that brought us here.
+    for (const p of [tmp, old]) {
+      try {
+        rmSync(p, { recursive: true, force: true });
+      } catch {
+        // left for later
+      }
+    }
   }
   return dir;
 }
@@ -230,11 +255,13 @@ function removeStaleTemporaries(parent: string): void {
     return;
   }
   for (const name of names) {
-    const m = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp(\.old)?$/.exec(name);
+    const m = /^\..+\.([A-Za-z0-9-]+)\.(\d+)\.[0-9a-f]{8}\.tmp(\.old)?$/.exec(name);
     if (!m) continue;
     const path = join(parent, name);
     try {
-      if (Date.now() - lstatSync(path).mtimeMs > STALE_TMP_MS || !alive(Number(m[1]))) rmSync(path, { recursive: true, force: true });
+      // A process id means something only on its own host (a home folder on NFS is shared by several).
+      const dead = m[1] === HOST && !alive(Number(m[2]));
+      if (dead || Date.now() - lstatSync(path).mtimeMs > STALE_TMP_MS) rmSync(path, { recursive: true, force: true });
     } catch {
       // gone already, or not ours to remove: harmless
     }

@@ -1,12 +1,12 @@
 // The native parts in development (node_modules), and the private cache folders the executable unpacks into
 // (the unpacking itself: test/payload.test.ts).
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { BetterSqlite3, buildInfo, explainLoadError, isPackaged, nativeParts } from '../src/store/native.ts';
-import { ensureDir, privateTmpRoot } from '../src/cache-dirs.ts';
+import { ensureDir, privateDir, privateTmpRoot } from '../src/cache-dirs.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'clawdbot-native-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -71,4 +71,17 @@ test('a native part on a noexec filesystem is explained, other load errors pass 
   assert.equal(explained.cause, mapped);
   const other = new Error('invalid ELF header');
   assert.equal(explainLoadError(other, '/x.node'), other);
+});
+
+test('privateDir makes our cache folder 0700 and refuses a symlink in its place', { skip: process.platform === 'win32' }, () => {
+  const loose = join(scratch, 'compile-cache');
+  mkdirSync(loose, { mode: 0o755 });
+  chmodSync(loose, 0o755);
+  assert.equal(privateDir(loose), true);
+  assert.equal((statSync(loose).mode & 0o777).toString(8), '700');
+  assert.equal(privateDir(join(scratch, 'fresh', 'compile-cache')), true);
+  assert.equal((statSync(join(scratch, 'fresh', 'compile-cache')).mode & 0o777).toString(8), '700');
+  const link = join(scratch, 'linked-cache');
+  symlinkSync(loose, link);
+  assert.equal(privateDir(link), false);
 });

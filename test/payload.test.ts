@@ -1,8 +1,8 @@
 // The program files the executable carries after itself (src/payload.ts): written as the build does,
 // read back from the end of the file, unpacked once (atomically, hash-checked), reused by size.
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { PayloadError, readPayloadIndex, unpackedPayload, unpackInto as unpackIntoFd, writePayload, type PayloadIndex } from '../src/payload.ts';
@@ -90,11 +90,11 @@ describe('payload', () => {
     const saved = { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR };
     try {
       process.env.XDG_CACHE_HOME = join(scratch, 'xdg');
-      assert.ok(unpackedPayload(file).startsWith(join(scratch, 'xdg', 'clawdbot', 'app') + '/'));
+      assert.ok(unpackedPayload(file).dir.startsWith(join(scratch, 'xdg', 'clawdbot', 'app') + '/'));
       process.env.XDG_CACHE_HOME = '/proc/clawdbot-no-cache'; // not writable, even for root
       delete process.env.HOME;
       process.env.TMPDIR = join(scratch, 'tmp');
-      const dir = unpackedPayload(file);
+      const { dir } = unpackedPayload(file);
       assert.ok(dir.startsWith(join(scratch, 'tmp', `clawdbot-${process.getuid!()}`, 'app') + '/'), dir);
       assert.ok(existsSync(join(dir, 'clawdbot.cjs')));
     } finally {
@@ -122,7 +122,7 @@ describe('payload', () => {
     assert.throws(() => readPayloadIndex(file), (e: Error) => e instanceof PayloadError && e.message.startsWith(`${file}: its payload index is damaged`));
   });
 
-  it('does not run a copy that another user could have written: a group-writable folder is replaced, a symlink is not followed', () => {
+  it('does not run a copy that another user could have written: a group-writable folder or a symlink is replaced by a real copy', () => {
     const { file, index } = executable();
     const parent = join(scratch, 'cache-untrusted', 'app');
     const dir = join(parent, `1.2.3-${index.id}`);
@@ -140,20 +140,50 @@ describe('payload', () => {
 
     const parent2 = join(scratch, 'cache-symlink', 'app');
     mkdirSync(parent2, { recursive: true, mode: 0o700 });
-    symlinkSync(dir, join(parent2, `1.2.3-${index.id}`)); // complete and ours, but through a link
-    assert.throws(() => unpackInto(file, index, parent2));
+    const link = join(parent2, `1.2.3-${index.id}`);
+    symlinkSync(dir, link); // complete and ours, but through a link: moved aside, a real copy unpacked
+    assert.equal(unpackInto(file, index, parent2), link);
+    assert.equal(lstatSync(link).isDirectory(), true, 'a real folder now, not the link');
+    assert.deepEqual(readdirSync(parent2), [`1.2.3-${index.id}`]);
+    assert.deepEqual(readFileSync(join(dir, 'clawdbot.main.cjs')), FILES[1]!.body, 'the link target is left alone');
   });
 
-  it('removes temporary folders of unpacks that died', () => {
+  it('removes temporary folders of unpacks that died: on this host by process id, from other hosts by age', () => {
     const { file, index } = executable();
     const parent = join(scratch, 'cache-stale', 'app');
-    const dead = join(parent, `.1.2.3-${index.id}.999999999.0badc0de.tmp`); // no such pid
-    const running = join(parent, `.1.2.3-${index.id}.${process.pid}.0badc0de.tmp`); // a live unpack: kept
-    mkdirSync(dead, { recursive: true });
-    mkdirSync(running, { recursive: true });
+    const host = hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'host';
+    const tmp = (h: string, pid: number) => join(parent, `.1.2.3-${index.id}.${h}.${pid}.0badc0de.tmp`);
+    const dead = tmp(host, 999999999); // no such pid here
+    const running = tmp(host, process.pid); // a live unpack: kept
+    const elsewhere = tmp('other-host', 999999999); // its pid means nothing here: kept while fresh
+    const elsewhereOld = tmp('another-host', 999999999);
+    for (const d of [dead, running, elsewhere, elsewhereOld]) mkdirSync(d, { recursive: true });
+    const hourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(elsewhereOld, hourAgo, hourAgo);
     unpackInto(file, index, parent);
     assert.equal(existsSync(dead), false);
     assert.equal(existsSync(running), true);
+    assert.equal(existsSync(elsewhere), true);
+    assert.equal(existsSync(elsewhereOld), false);
+  });
+
+  it('repairs its folder from the executable it started from, even after that file was replaced', () => {
+    const { file, index } = executable();
+    const saved = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = join(scratch, 'xdg-repair');
+    try {
+      const unpacked = unpackedPayload(file);
+      const upgrade = executable(FILES.map((f, i) => (i === 1 ? { ...f, body: Buffer.from('a newer program') } : f)), '1.2.4');
+      renameSync(upgrade.file, file); // an upgrade in place while this process runs
+      rmSync(join(unpacked.dir, 'clawdbot.main.cjs')); // a cache cleaner
+      unpacked.repair();
+      assert.equal(unpacked.dir.endsWith(`1.2.3-${index.id}`), true);
+      assert.deepEqual(readFileSync(join(unpacked.dir, 'clawdbot.main.cjs')), FILES[1]!.body, 'the running version, not the upgrade');
+      assert.deepEqual(readdirSync(join(scratch, 'xdg-repair', 'clawdbot', 'app')), [`1.2.3-${index.id}`]);
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = saved;
+    }
   });
 
   it('refuses file names that would leave the folder', () => {

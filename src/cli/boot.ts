@@ -7,11 +7,11 @@
 // (Node's own switch); NODE_COMPILE_CACHE=dir picks the folder (also Node's own).
 //
 // Folder: ${XDG_CACHE_HOME:-$HOME/.cache}/clawdbot/compile-cache, else $TMPDIR/clawdbot-<uid>/compile-cache
-// when that is not writable or HOME is unset (only if that folder is ours and 0700: another user's
-// bytecode must never be loaded). Any failure just means no cache.
+// when that is not writable, not ours, or HOME is unset. Either must be a real folder of this user's, made
+// 0700 (privateDir): another user's bytecode must never be loaded. Any failure just means no cache.
 import { constants, enableCompileCache } from 'node:module';
 import { isAbsolute, join } from 'node:path';
-import { ensureDir, privateTmpRoot } from '../cache-dirs.ts';
+import { privateDir, privateTmpRoot } from '../cache-dirs.ts';
 import { holdOptimizers } from '../optimizers.ts';
 
 // Before anything else runs: V8's optimizing compilers wait until the program does real work (see
@@ -20,7 +20,8 @@ holdOptimizers();
 
 function tryCache(dir: string): boolean {
   try {
-    ensureDir(dir);
+    // The cache holds code V8 runs: only this user may write it (else the next folder is tried).
+    if (!privateDir(dir)) return false;
     const r = enableCompileCache(dir);
     return r.status !== constants.compileCacheStatus.FAILED;
   } catch {

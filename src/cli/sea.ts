@@ -5,12 +5,12 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { holdOptimizers } from '../optimizers.ts';
-import { unpackedPayload } from '../payload.ts';
+import { unpackedPayload, type Unpacked } from '../payload.ts';
 import { REUNPACK_KEY } from '../reunpack.ts';
 
 holdOptimizers(); // as early as in boot.ts: see src/optimizers.ts
 
-function unpack(): string {
+function unpack(): Unpacked {
   try {
     return unpackedPayload(process.execPath);
   } catch (err) {
@@ -19,9 +19,10 @@ function unpack(): string {
   }
 }
 
-const dir = unpack();
+const unpacked = unpack();
 // A library file is loaded when first used, maybe days after start: if a cache cleaner removed it
-// meanwhile, the program asks for the folder to be unpacked again (scripts/build.ts, chunk loading).
-(globalThis as Record<symbol, unknown>)[Symbol.for(REUNPACK_KEY)] = () => void unpackedPayload(process.execPath);
-const entry = join(dir, 'clawdbot.cjs');
+// meanwhile, the program asks for the folder to be repaired (scripts/build.ts, chunk loading), from
+// the executable this process started from, into the folder it runs from.
+(globalThis as Record<symbol, unknown>)[Symbol.for(REUNPACK_KEY)] = () => unpacked.repair();
+const entry = join(unpacked.dir, 'clawdbot.cjs');
 createRequire(entry)(entry);

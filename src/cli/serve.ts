@@ -20,7 +20,7 @@ import { RateLimiter } from '../core/ratelimit.ts';
 import { Store } from '../store/store.ts';
 import { commandContext, databasePath, openMemory, startupMemoryTimer, type GlobalOptions } from './context.ts';
 import { reloadConfig } from './reload.ts';
-import { releaseWhenBusy } from '../optimizers.ts';
+import { busyWatch } from '../optimizers.ts';
 
 /** How long in-flight turns may take to finish after SIGTERM before they are cut off (and redone on restart). */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -151,11 +151,11 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
   // After recovery: a slot's result joins the outbox behind the replies a previous run left queued.
   // Loaded only when there are schedules: a gateway without them never pays for the cron code.
   const scheduler = config.schedules.length > 0 ? await startScheduler(config, store, executor, gateway, log) : undefined;
-  let cpu = process.cpuUsage();
+  const busy = busyWatch();
   const timers = [
     setInterval(() => {
       gateway.flushDue();
-      cpu = releaseWhenBusy(cpu); // work that never reaches Executor.run (probes, unrouted messages) also gets optimized code
+      busy(); // sustained work that never reaches Executor.run (probes, unrouted messages) gets optimized code too
     }, 1000),
     setInterval(() => {
       store.inbox.prune(Date.now() - 2 * DAY);
