@@ -57,6 +57,28 @@ describe('store', () => {
     s.close();
   });
 
+  it('prune forgets finished turns older than the cut, and keeps unfinished, recently finished and recent ones', () => {
+    const s = Store.open(':memory:');
+    const at = (id: string, received: number) => {
+      const r = s.inbox.record(msg(id), 'test:c1', received);
+      assert.equal(r.duplicate, false);
+      return r.duplicate ? -1 : r.inboxId;
+    };
+    const finish = (inboxId: number, when: number) => s.completeTurnWithoutReply(inboxId, when);
+    finish(at('old-done', 100), 110);
+    at('old-pending', 120); // never finished: redone at the next start, never pruned
+    finish(at('old-but-finished-late', 130), 5000); // finished after the cut: kept for now
+    finish(at('old-done-2', 140), 150);
+    finish(at('recent', 2000), 2010);
+    finish(at('clock-went-back', 50), 60); // received after 'recent' but stamped earlier: waits for a later prune
+    assert.equal(s.inbox.prune(1000), 2);
+    const left = () => ['old-done', 'old-pending', 'old-but-finished-late', 'old-done-2', 'recent', 'clock-went-back']
+      .filter((id) => s.inbox.record(msg(id), 'test:c1', 9999).duplicate);
+    assert.deepEqual(left(), ['old-pending', 'old-but-finished-late', 'recent', 'clock-went-back']);
+    assert.equal(s.inbox.prune(Number.MAX_SAFE_INTEGER), 3, 'every finished turn (the ones just re-recorded are pending)');
+    s.close();
+  });
+
   it('completing a turn queues the reply, marks the turn done and remembers it, atomically', () => {
     const s = Store.open(':memory:');
     const r = s.inbox.record(msg('1', 'question'), 'test:c1', 1);

@@ -16,6 +16,7 @@ export class Inbox {
   readonly #insert;
   readonly #pending;
   readonly #prune;
+  readonly #firstSince;
   readonly #codec: TextCodec;
 
   constructor(db: Db, codec: TextCodec) {
@@ -25,7 +26,8 @@ export class Inbox {
        VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, message_id) DO NOTHING`,
     );
     this.#pending = db.prepare(`SELECT id, conversation, payload FROM inbox WHERE status = 'pending' ORDER BY id`);
-    this.#prune = db.prepare(`DELETE FROM inbox WHERE status = 'done' AND done_at < ?`);
+    this.#firstSince = db.prepare(`SELECT id FROM inbox WHERE received_at >= ? ORDER BY id LIMIT 1`).pluck();
+    this.#prune = db.prepare(`DELETE FROM inbox WHERE id < ? AND status = 'done' AND done_at < ?`);
   }
 
   /** Records a message; a second delivery of the same (platform, id) is reported as a duplicate. */
@@ -43,8 +45,14 @@ export class Inbox {
     }));
   }
 
-  /** Forgets finished turns older than `before` (ms epoch). Keep at least 24 h for redelivery dedupe. */
+  /**
+   * Forgets finished turns older than `before` (ms epoch). Keep at least 24 h for redelivery dedupe.
+   * Messages arrive in id order, so the ones old enough to go are (nearly) a prefix of the table: the
+   * delete looks at that prefix only, by rowid, instead of scanning the whole table (there is no index on
+   * done_at: every turn would pay for it). A row the clock put out of order waits for a later prune.
+   */
   prune(before: number): number {
-    return this.#prune.run(before).changes;
+    const recentFrom = (this.#firstSince.get(before) as number | undefined) ?? Number.MAX_SAFE_INTEGER;
+    return this.#prune.run(recentFrom, before).changes;
   }
 }
