@@ -16,7 +16,7 @@ import type { Config } from '../src/core/config/types.ts';
 import { Executor } from '../src/core/executor.ts';
 import { Gateway } from '../src/core/gateway.ts';
 import { createLogger } from '../src/core/log.ts';
-import { configSecrets, RedactingStream, Redactor } from '../src/core/redact.ts';
+import { configSecrets, RedactingStream, Redactor, StreamRedactor } from '../src/core/redact.ts';
 import type { InboundMessage } from '../src/core/types.ts';
 import { BetterSqlite3, nativeParts } from '../src/store/native.ts';
 import { Store } from '../src/store/store.ts';
@@ -206,6 +206,27 @@ describe('Redactor', () => {
       ['?access_token=abcd1234&x=1', '?access_token=[redacted]&x=1'],
     ];
     for (const [input, expected] of cases) assert.equal(r.redact(input), expected, input);
+  });
+
+  test('StreamRedactor: a streamed text leaves redacted, whatever the pieces; what has left never changes', () => {
+    const LONG = 'a-long-configured-secret-0123456789-abcdefghijkl'; // longer than the hold: the cut must not fall inside it
+    const spaced = new Redactor(['s3cr3t-value-1', 'open sesame 42', LONG]);
+    const text = `Here is s3cr3t-value-1, then Authorization: Bearer abc.def-123_456, password=hunter22 and open sesame 42. ${'filler words '.repeat(30)}`
+      + `"authorization": "Basic dXNlcjpwYXNz" then Authorization: Basic dXNlcjpwYXNz2 and ${LONG} too `
+      + `last: xoxb-123-456-abcdefgh and the bearer Bearer zz9_TOKEN_value`;
+    const whole = spaced.redact(text);
+    assert.ok(!/s3cr3t|hunter22|sesame|abcdefgh|zz9_TOKEN|dXNl|long-configured/.test(whole));
+    for (const size of [1, 2, 3, 5, 7, 13, 50, 1000]) {
+      let out = '';
+      const stream = new StreamRedactor(spaced, (piece) => (out += piece));
+      for (let i = 0; i < text.length; i += size) {
+        stream.push(text.slice(i, i + size));
+        assert.ok(whole.startsWith(out), `size ${size}: sent text that later changed or leaked: ${JSON.stringify(out.slice(-60))}`);
+        assert.ok(!out.includes(LONG.slice(0, 10)), `size ${size}: part of a secret left before it was whole`);
+      }
+      stream.end();
+      assert.equal(out, whole, `size ${size}`);
+    }
   });
 
   test('ordinary text stays as it is', () => {

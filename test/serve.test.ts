@@ -52,6 +52,18 @@ describe('serve', () => {
     c.close();
   });
 
+  it('WebSocket: a secret in a streamed answer is redacted in the deltas too, not only in the reply', async () => {
+    const c = await TestClient.connect(wsUrl(), headers);
+    c.send({ type: 'message', id: 's1', text: `please repeat ${KEY} back to me, word for word` });
+    const reply = await c.waitFor((f) => f.type === 'reply' && f.id === 's1');
+    assert.equal(reply.text, 'echo: please repeat [redacted] back to me, word for word');
+    const deltas = c.frames.filter((f) => f.type === 'delta' && f.id === 's1').map((d) => d.text ?? '');
+    assert.ok(deltas.length > 1, 'still streamed');
+    assert.ok(!deltas.some((d) => d.includes(KEY.slice(0, 8))), `a delta carried the key: ${JSON.stringify(deltas)}`);
+    assert.equal(deltas.join(''), reply.text);
+    c.close();
+  });
+
   it('WebSocket: bad frames get error frames and the socket stays open', async () => {
     const c = await TestClient.connect(wsUrl(), headers);
     c.send('not json');

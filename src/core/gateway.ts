@@ -21,7 +21,7 @@ import { adminCommandOf } from './admin.ts';
 import type { MetricsSink } from './metrics-sink.ts';
 import type { Role, RoleMap } from './policy.ts';
 import { ChatLimits } from './ratelimit.ts';
-import type { Redactor } from './redact.ts';
+import { StreamRedactor, type Redactor } from './redact.ts';
 import { matchRoute } from './router.ts';
 import type { ActionResult, DeliveryReceipt, Identity, InboundMessage, OutboundMessage } from './types.ts';
 
@@ -55,9 +55,9 @@ export class Gateway {
   #chatLimits: ChatLimits;
 
   /** Secrets of the config (and credential look-alikes) never leave in a reply, nor sit in the outbox. */
-  #redactor: Pick<Redactor, 'redact'> | undefined;
+  #redactor: Pick<Redactor, 'redact' | 'longestSpaced'> | undefined;
 
-  constructor(deps: { config: Config; store: Store; executor: Executor; adapters: AdapterRegistry; log: Logger; metrics?: MetricsSink; redactor?: Pick<Redactor, 'redact'> }) {
+  constructor(deps: { config: Config; store: Store; executor: Executor; adapters: AdapterRegistry; log: Logger; metrics?: MetricsSink; redactor?: Pick<Redactor, 'redact' | 'longestSpaced'> }) {
     this.#metrics = deps.metrics;
     this.#redactor = deps.redactor;
     this.#chatLimits = new ChatLimits(deps.config.security.rateLimits);
@@ -72,7 +72,7 @@ export class Gateway {
    * Takes a reloaded configuration: turns that start from now on route and run with it (a turn in
    * flight finishes with what it started with). Adapters keep running as they are.
    */
-  reconfigure(config: Config, redactor?: Pick<Redactor, 'redact'>): void {
+  reconfigure(config: Config, redactor?: Pick<Redactor, 'redact' | 'longestSpaced'>): void {
     this.#config = config;
     if (redactor) this.#redactor = redactor;
     this.#chatLimits = new ChatLimits(config.security.rateLimits);
@@ -254,14 +254,18 @@ export class Gateway {
     // may still be on its way (the next turn starts before that send, see #deliverInOrder).
     if (streams) await this.#deliveries.get(t.conversation);
     const stream = streams ? adapter.startStream!(message) : undefined;
+    const sink = onDelta ?? stream?.push.bind(stream);
+    // Streamed text leaves before the reply is complete: it is redacted on the way (the reply itself below).
+    const deltas = sink && this.#redactor ? new StreamRedactor(this.#redactor, sink) : undefined;
     const result: ActionResult = notice ?? await this.#executor
       .run(route.action, {
-        message, identity, history, signal: this.#abort.signal, onDelta: onDelta ?? stream?.push.bind(stream),
+        message, identity, history, signal: this.#abort.signal, onDelta: deltas ? (text: string) => deltas.push(text) : sink,
         conversation: t.conversation, announce: this.#announce,
         ...(adapter?.download ? { download: adapter.download.bind(adapter) } : {}),
       })
       .catch((err: unknown) => ({ status: 'failed', text: 'Something went wrong while answering.', error: err as Error }) as const)
       .finally(() => typing?.stop());
+    deltas?.end();
     const preview = await stream?.end();
     if (this.#abort.signal.aborted) {
       // Cut off by the shutdown deadline: the turn stays pending and is redone by the next start.

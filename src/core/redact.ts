@@ -46,6 +46,8 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export class Redactor {
   readonly #secrets: ReadonlySet<string>;
   readonly #literal: RegExp | undefined;
+  /** Length of the longest configured value with whitespace in it (0 when none): what a stream must hold back. */
+  readonly longestSpaced: number;
 
   constructor(secrets: Iterable<string>) {
     const kept = new Set<string>();
@@ -57,6 +59,7 @@ export class Redactor {
       kept.add(encodeURIComponent(s));
     }
     this.#secrets = kept;
+    this.longestSpaced = Math.max(0, ...[...kept].filter((k) => /\s/.test(k)).map((k) => k.length));
     // Longest first: a secret that contains another is replaced whole.
     const alternatives = [...kept].sort((a, b) => b.length - a.length).map(escapeRegExp);
     this.#literal = alternatives.length ? new RegExp(alternatives.join('|'), 'g') : undefined;
@@ -74,6 +77,62 @@ export class Redactor {
     let out = this.#literal ? text.replace(this.#literal, REDACTED) : text;
     for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
     return out;
+  }
+}
+
+/** Characters a stream holds back at least (see StreamRedactor). */
+const STREAM_HOLD = 16;
+
+/**
+ * Redacts a text that leaves in pieces (a model's reply streamed as WebSocket deltas or into a preview
+ * message) before any piece leaves. A secret can arrive split across two pieces, so the end of what has
+ * arrived is held back: a piece goes out only up to a whitespace at least `hold` characters before the
+ * end, i.e. never the word still arriving. Each time, the whole text so far is redacted and only what
+ * follows the part already sent goes out. That part cannot change later: it ends at a whitespace that is
+ * not the last character, and what a pattern replaces is a run without whitespace (an Authorization
+ * scheme and its token are one run once the token has begun, and the hold keeps the cut off the space
+ * between them until then). A configured value with spaces in it is held back whole: the hold is at least
+ * twice the longest (twice: the held-back end may be "[redacted]" standing for shorter values). end()
+ * sends the rest, redacted with the complete text, so the pieces add up to exactly redact(whole text).
+ */
+export class StreamRedactor {
+  readonly #redactor: Pick<Redactor, 'redact'>;
+  readonly #emit: (piece: string) => void;
+  readonly #hold: number;
+  #raw = '';
+  /** Length of the redacted text already sent. */
+  #sent = 0;
+  #unflushed = 0;
+
+  constructor(redactor: Pick<Redactor, 'redact'> & { readonly longestSpaced?: number }, emit: (piece: string) => void) {
+    this.#redactor = redactor;
+    this.#emit = emit;
+    this.#hold = Math.max(STREAM_HOLD, 2 * (redactor.longestSpaced ?? 0));
+  }
+
+  push(piece: string): void {
+    this.#raw += piece;
+    this.#unflushed += piece.length;
+    // Redacting the whole text at every token would be quadratic: wait for a share of it (a word or two
+    // early on, 1/64 of the text later: ~300 redactions of a 40 KB answer, ~45 ms in all).
+    if (this.#unflushed >= Math.max(8, this.#raw.length >> 6)) this.#flush(false);
+  }
+
+  end(): void {
+    this.#flush(true);
+  }
+
+  #flush(final: boolean): void {
+    this.#unflushed = 0;
+    const red = this.#redactor.redact(this.#raw);
+    let cut = red.length;
+    if (!final) {
+      cut -= this.#hold;
+      while (cut > this.#sent && !/\s/.test(red[cut - 1]!)) cut--;
+    }
+    if (cut <= this.#sent) return;
+    this.#emit(red.slice(this.#sent, cut));
+    this.#sent = cut;
   }
 }
 
