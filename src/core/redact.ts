@@ -119,7 +119,7 @@ export class StreamRedactor {
   }
 
   end(): void {
-    this.#flush(true);
+    if (this.#raw !== '') this.#flush(true); // nothing streamed (a static reply): nothing to redact
   }
 
   #flush(final: boolean): void {
