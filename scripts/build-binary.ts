@@ -15,12 +15,12 @@
 //        (CLAWDBOT_BUILD_ENTRY=FILE overrides the entry, as for scripts/build.ts)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
-import { writePayload, type PayloadIndex } from '../src/payload.ts';
+import { writeAll, writePayload, type PayloadIndex } from '../src/payload.ts';
 import { ROOT, buildBundle, type BundleOptions, type BundleResult } from './build.ts';
 
 export const NODE_VERSION = '24.21.0';
@@ -241,7 +241,7 @@ function appendPayload(file: string, version: string, files: readonly { name: st
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'wx', statSync(file).mode & 0o777);
   try {
-    for (let off = 0; off < exe.length;) off += writeSync(fd, exe, off, Math.min(64 * 1024, exe.length - off), off);
+    writeAll(fd, exe, 0);
     const index = writePayload(fd, exe.length, version, files);
     closeSync(fd);
     renameSync(tmp, file);

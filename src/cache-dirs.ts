@@ -2,7 +2,7 @@
 // private fallback under $TMPDIR. A leaf module: the entries (src/cli/boot.ts, src/cli/sea.ts) share it.
 import { chmodSync, lstatSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 
 /**
  * `$TMPDIR/clawdbot-<uid>`, created 0700. /tmp is shared: another user could create that folder first and
@@ -55,4 +55,19 @@ export function privateDir(dir: string): boolean {
   if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) return false;
   if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
   return true;
+}
+
+/**
+ * clawdbot's cache folders, best first: `${XDG_CACHE_HOME:-$HOME/.cache}/clawdbot`, then the private
+ * `$TMPDIR/clawdbot-<uid>` (HOME unset or not writable). Thunks: the fallback costs nothing when the
+ * first works; each may throw (privateTmpRoot refuses a folder that is not private).
+ */
+export function cacheRoots(): Array<() => string> {
+  const roots: Array<() => string> = [];
+  const xdg = process.env.XDG_CACHE_HOME;
+  const home = process.env.HOME;
+  if (xdg && isAbsolute(xdg)) roots.push(() => join(xdg, 'clawdbot'));
+  else if (home && isAbsolute(home)) roots.push(() => join(home, '.cache', 'clawdbot'));
+  roots.push(privateTmpRoot);
+  return roots;
 }

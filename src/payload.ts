@@ -20,8 +20,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { isAbsolute, join } from 'node:path';
-import { ensureDir, privateTmpRoot } from './cache-dirs.ts';
+import { join } from 'node:path';
+import { cacheRoots, ensureDir } from './cache-dirs.ts';
 
 export const PAYLOAD_MAGIC = 'CLAWDBOT-PAYLOAD'; // 16 bytes
 const FOOTER_BYTES = 32;
@@ -277,17 +277,6 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Where to unpack, best first. Each is a thunk so the fallback costs nothing when the first works. */
-function cacheRoots(): Array<() => string> {
-  const roots: Array<() => string> = [];
-  const xdg = process.env.XDG_CACHE_HOME;
-  const home = process.env.HOME;
-  if (xdg && isAbsolute(xdg)) roots.push(() => join(xdg, 'clawdbot'));
-  else if (home && isAbsolute(home)) roots.push(() => join(home, '.cache', 'clawdbot'));
-  roots.push(privateTmpRoot);
-  return roots;
-}
-
 function sha256(body: Buffer): string {
   return createHash('sha256').update(body).digest('hex');
 }
@@ -312,9 +301,12 @@ function readAt(fd: number, position: number, length: number): Buffer {
   return buf;
 }
 
-function writeAll(fd: number, body: Buffer, position: number): void {
-  // 64 KiB at a time: one huge write() leaves the file in the page cache as large folios, which a
-  // mapped executable then faults in whole (see appendPayload in scripts/build-binary.ts).
+/**
+ * Writes `body` at `position`, 64 KiB at a time: one huge write() leaves the file in the page cache as
+ * large folios, which a mapped executable then faults in whole (see appendPayload in
+ * scripts/build-binary.ts, which writes the executable itself with this too).
+ */
+export function writeAll(fd: number, body: Buffer, position: number): void {
   const CHUNK = 64 * 1024;
   for (let off = 0; off < body.length;) off += writeSync(fd, body, off, Math.min(CHUNK, body.length - off), position + off);
 }

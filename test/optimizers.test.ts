@@ -12,28 +12,23 @@ const MODULE = new URL('../src/optimizers.ts', import.meta.url).href;
 const OPTIMIZED = 1 << 4;
 const INTERPRETED = 1 << 7;
 
-const PROBE = `
-const entry = await import(${JSON.stringify(`${MODULE}?entry`)});
-const program = await import(${JSON.stringify(`${MODULE}?program`)});
-const hot = (n) => { let s = 0; for (let i = 0; i < n; i++) s += i * 3; return s; };
-const work = async () => {
-  for (let round = 0; round < 3; round++) {
-    for (let i = 0; i < 100000; i++) hot(50);
-    await new Promise((r) => setTimeout(r, 20)); // concurrent compiles finish between rounds
-  }
-  return %GetOptimizationStatus(hot);
-};
-entry.holdOptimizers();
-const held = await work();
-program.releaseOptimizers();
-const released = await work();
-console.log(JSON.stringify({ held, released }));
-`;
+const HOT = new URL('./fixtures/optimizers/hot.mjs', import.meta.url).href;
+
+/** Runs `body` (module code; `probe()` from hot.mjs in scope) in a child Node that shows V8's view; returns what it prints. */
+function inChild(body: string): unknown {
+  const code = `const { probe } = await import(${JSON.stringify(HOT)});\n${body}`;
+  return JSON.parse(execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', code], { encoding: 'utf8' }));
+}
 
 describe('optimizers hold', () => {
   it('keeps a hot function interpreted while held, and lets V8 optimize it once released', () => {
-    const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', PROBE], { encoding: 'utf8' });
-    const { held, released } = JSON.parse(out) as { held: number; released: number };
+    const { held, released } = inChild(`
+      const entry = await import(${JSON.stringify(`${MODULE}?entry`)});
+      const program = await import(${JSON.stringify(`${MODULE}?program`)});
+      entry.holdOptimizers();
+      const held = await probe();
+      program.releaseOptimizers();
+      console.log(JSON.stringify({ held, released: await probe() }));`) as { held: number; released: number };
     assert.equal(held & OPTIMIZED, 0, `optimized while held (status ${held.toString(2)})`);
     assert.notEqual(held & INTERPRETED, 0, `not interpreted while held (status ${held.toString(2)})`);
     assert.notEqual(released & OPTIMIZED, 0, `not optimized after release (status ${released.toString(2)})`);
@@ -42,18 +37,13 @@ describe('optimizers hold', () => {
 
 describe('optimizers busyWatch', () => {
   /** `ticks`: one letter per tick, B after 60 ms of CPU (CPU time: a loaded machine must not fake it), I without. */
-  const run = (ticks: string) => {
-    const code = `
+  const run = (ticks: string) => inChild(`
       const m = await import(${JSON.stringify(MODULE)});
       m.holdOptimizers();
       const tick = m.busyWatch();
       const burn = (ms) => { const t0 = process.cpuUsage(); let d; do d = process.cpuUsage(t0); while (d.user + d.system < ms * 1000); };
       for (const t of ${JSON.stringify(ticks)}) { if (t === 'B') burn(60); tick(); }
-      const hot = (n) => { let s = 0; for (let i = 0; i < n; i++) s += i; return s; };
-      for (let r = 0; r < 3; r++) { for (let i = 0; i < 20000; i++) hot(5); await new Promise((res) => setTimeout(res, 20)); }
-      console.log(%GetOptimizationStatus(hot));`;
-    return Number(execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', code], { encoding: 'utf8' }));
-  };
+      console.log(await probe());`) as number;
   it('releases after two consecutive seconds with 50 ms of CPU each, not after one, nor when idle', () => {
     assert.equal(run('II') & OPTIMIZED, 0, 'released while idle');
     assert.equal(run('BIB') & OPTIMIZED, 0, 'released by busy seconds that were not consecutive');
@@ -61,7 +51,7 @@ describe('optimizers busyWatch', () => {
   });
 });
 
-/** Runs the real command line from source with the probe preloaded; `during` runs once it is up (serve). */
+/** The probe preloaded into the real command line (run from source) by clawdbot() below. */
 const PROBE_FILE = new URL('./fixtures/optimizers/probe.mjs', import.meta.url).pathname;
 
 function clawdbot(args: string[], env: NodeJS.ProcessEnv, cwd: string) {

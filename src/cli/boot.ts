@@ -10,8 +10,8 @@
 // when that is not writable, not ours, or HOME is unset. Either must be a real folder of this user's, made
 // 0700 (privateDir): another user's bytecode must never be loaded. Any failure just means no cache.
 import { constants, enableCompileCache } from 'node:module';
-import { isAbsolute, join } from 'node:path';
-import { privateDir, privateTmpRoot } from '../cache-dirs.ts';
+import { join } from 'node:path';
+import { cacheRoots, privateDir } from '../cache-dirs.ts';
 import { holdOptimizers } from '../optimizers.ts';
 
 // Before anything else runs: V8's optimizing compilers wait until the program does real work (see
@@ -29,21 +29,13 @@ function tryCache(dir: string): boolean {
   }
 }
 
-function privateTmp(): string | undefined {
-  try {
-    return privateTmpRoot();
-  } catch {
-    return undefined;
-  }
-}
-
 if (typeof enableCompileCache === 'function' && !process.env.NODE_DISABLE_COMPILE_CACHE) {
-  const xdg = process.env.XDG_CACHE_HOME;
-  const home = process.env.HOME;
-  const primary = xdg && isAbsolute(xdg) ? join(xdg, 'clawdbot') : home && isAbsolute(home) ? join(home, '.cache', 'clawdbot') : undefined;
-  if (!(primary && tryCache(join(primary, 'compile-cache')))) {
-    const tmp = privateTmp();
-    if (tmp) tryCache(join(tmp, 'compile-cache'));
+  for (const root of cacheRoots()) {
+    try {
+      if (tryCache(join(root(), 'compile-cache'))) break;
+    } catch {
+      // this root is unusable (the private temporary folder refused): try the next
+    }
   }
 }
 

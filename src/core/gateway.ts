@@ -255,11 +255,14 @@ export class Gateway {
     if (streams) await this.#deliveries.get(t.conversation);
     const stream = streams ? adapter.startStream!(message) : undefined;
     const sink = onDelta ?? stream?.push.bind(stream);
-    // Streamed text leaves before the reply is complete: it is redacted on the way (the reply itself below).
-    const deltas = sink && this.#redactor ? new StreamRedactor(this.#redactor, sink) : undefined;
+    const redactor = this.#redactor;
+    // Streamed text leaves before the reply is complete: it is redacted on the way (the reply itself
+    // below). Made at the first delta: a static reply streams nothing.
+    let deltas: StreamRedactor | undefined;
     const result: ActionResult = notice ?? await this.#executor
       .run(route.action, {
-        message, identity, history, signal: this.#abort.signal, onDelta: deltas ? (text: string) => deltas.push(text) : sink,
+        message, identity, history, signal: this.#abort.signal,
+        onDelta: sink && redactor ? (text: string) => (deltas ??= new StreamRedactor(redactor, sink)).push(text) : sink,
         conversation: t.conversation, announce: this.#announce,
         ...(adapter?.download ? { download: adapter.download.bind(adapter) } : {}),
       })

@@ -119,7 +119,7 @@ export class StreamRedactor {
   }
 
   end(): void {
-    if (this.#raw !== '') this.#flush(true); // nothing streamed (a static reply): nothing to redact
+    this.#flush(true);
   }
 
   #flush(final: boolean): void {
