@@ -3,6 +3,9 @@
 // The model and the adapter are scripted implementations of our own interfaces (ModelClient, Adapter);
 // every wait is on an event or a deferred promise, so the tests neither race nor sleep for long.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
 import type { Adapter, AdapterHealth, TurnOutcome } from '../src/adapters/contract.ts';
@@ -15,6 +18,7 @@ import { Gateway } from '../src/core/gateway.ts';
 import { createLogger } from '../src/core/log.ts';
 import type { ChatMessage, ChatRequest, ChatResult, ModelClient } from '../src/core/models/types.ts';
 import type { DeliveryReceipt, InboundMessage, OutboundMessage, Route } from '../src/core/types.ts';
+import { openDb } from '../src/store/db.ts';
 import { Store } from '../src/store/store.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -161,6 +165,8 @@ class ScriptedAdapter implements Adapter {
   failAlways: unknown;
   /** When set, sends wait for this before the platform accepts them. */
   gate: Promise<void> | undefined;
+  /** Runs as each send starts (for checks of the state at that moment). */
+  onSend: ((m: OutboundMessage) => void) | undefined;
   readonly #events: string[];
   readonly #watch: Watch;
 
@@ -175,6 +181,7 @@ class ScriptedAdapter implements Adapter {
   async send(m: OutboundMessage): Promise<DeliveryReceipt> {
     const out = { platform: m.platform, chatId: m.chatId, inReplyTo: m.inReplyTo, text: m.text };
     this.attempts.push(out);
+    this.onSend?.(m);
     this.#events.push(`send:${m.inReplyTo}`);
     const failure = this.failures.length > 0 ? this.failures.shift() : this.failAlways;
     if (failure !== undefined) {
@@ -611,6 +618,61 @@ describe('gateway: failures and routing', () => {
     assert.equal(h.adapter.sent.length, 1);
     assert.match(h.adapter.sent[0]!.text, /clawdbot/);
     assert.equal(h.model.calls.length, 0);
+  });
+});
+
+describe('gateway: group commit', () => {
+  /** A store in a file, and what another process sees of it. */
+  function fileStore(t: TestContext) {
+    const dir = mkdtempSync(join(tmpdir(), 'clawdbot-gw-'));
+    const opened = openDb(join(dir, 'x.db'));
+    const store = new Store(opened);
+    const other = openDb(join(dir, 'x.db'));
+    t.after(() => {
+      other.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const seen = (sql: string, ...args: unknown[]) => other.db.prepare(sql).pluck().get(...args);
+    return { opened, store, seen };
+  }
+
+  it('a reply leaves only once its turn is durable', async (t) => {
+    const f = fileStore(t);
+    const h = await harness(t, { store: f.store, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    const atSend: unknown[] = [];
+    h.adapter.onSend = (m) => atSend.push(f.seen("SELECT status FROM inbox WHERE message_id = ?", m.inReplyTo), f.seen('SELECT count(*) FROM outbox'));
+    const outcome = await h.gateway.receive(msg('w1', 'hello'));
+    assert.equal(sentState(outcome), 'sent');
+    assert.deepEqual(atSend, ['done', 1], 'another process sees the finished turn and its reply when the reply leaves');
+  });
+
+  it('an action beyond a fixed reply (a model call) starts only once its message is durable', async (t) => {
+    const f = fileStore(t);
+    const h = await harness(t, { store: f.store });
+    const atCall: unknown[] = [];
+    h.model.onCall = () => atCall.push(f.seen("SELECT status FROM inbox WHERE message_id = 'l1'"));
+    const outcome = await h.gateway.receive(msg('l1', 'hello'));
+    assert.equal(sentState(outcome), 'sent');
+    assert.deepEqual(atCall, ['pending']);
+  });
+
+  it('when the commit of a message fails, nothing is answered and the sender gets the error', async (t) => {
+    const f = fileStore(t);
+    const h = await harness(t, { store: f.store, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    // Another write of the same batch makes its commit fail (a foreign key checked at COMMIT).
+    const doomed = f.store.write(() => {
+      f.opened.db.pragma('defer_foreign_keys = ON');
+      f.opened.db.prepare("INSERT INTO outbox (inbox_id, platform, chat_id, text, next_attempt_at, created_at) VALUES (999, 'test', 'c1', 'x', 1, 1)").run();
+    });
+    await assert.rejects(h.gateway.receive(msg('x1', 'hello')), /FOREIGN KEY/);
+    await assert.rejects(doomed, /FOREIGN KEY/);
+    await settle();
+    assert.deepEqual(h.adapter.attempts, [], 'nothing was sent');
+    assert.equal(f.seen('SELECT count(*) FROM inbox'), 0);
+    assert.equal(f.seen('SELECT count(*) FROM outbox'), 0);
+    // The same message, sent again, is a new message (the failed one was never acknowledged) and is answered.
+    assert.equal(sentState(await h.gateway.receive(msg('x1', 'hello'))), 'sent');
   });
 });
 

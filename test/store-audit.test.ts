@@ -251,3 +251,28 @@ test('migration 7 keeps the sessions of an older database (now keyed by conversa
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('migration 8 chains the history of an older database: each conversation, its live session, its count', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'clawdbot-mig-'));
+  const path = join(dir, 'db.sqlite');
+  const native = nativeParts();
+  const raw = native.addon ? new BetterSqlite3(path, { nativeBinding: native.addon }) : new BetterSqlite3(path);
+  raw.loadExtension(native.vec0);
+  for (const m of migrations.slice(0, 7)) raw.exec(m);
+  raw.pragma('user_version = 7');
+  // Conversation a: an expired session's entries (at 100, 110), then the live one (from 500); b interleaved.
+  raw.prepare("INSERT INTO sessions (conversation, started_at, updated_at) VALUES ('a', 500, 530), ('b', 100, 520)").run();
+  const add = raw.prepare('INSERT INTO messages (conversation, role, text, at) VALUES (?, ?, ?, ?)');
+  for (const [c, role, text, at] of [['a', 'user', 'old q', 100], ['b', 'user', 'b q1', 105], ['a', 'assistant', 'old a', 110], ['a', 'user', 'q1', 500],
+    ['b', 'assistant', 'b a1', 505], ['a', 'assistant', 'a1', 510], ['b', 'user', 'b q2', 515], ['a', 'user', 'q2', 520], ['a', 'assistant', 'a2', 530]] as const) add.run(c, role, text, at);
+  raw.close();
+  const store = Store.open(path);
+  assert.deepEqual(store.sessions.history('a', 600, 1000, 10).map((h) => h.text), ['q1', 'a1', 'q2', 'a2']);
+  assert.deepEqual(store.sessions.history('a', 600, 1000, 3).map((h) => h.text), ['a1', 'q2', 'a2']);
+  assert.deepEqual(store.sessions.history('b', 600, 1000, 10).map((h) => h.text), ['b q1', 'b a1', 'b q2']);
+  assert.deepEqual(store.sessions.recent(5).map((r) => [r.conversation, r.messages]), [['a', 4], ['b', 3]]);
+  store.sessions.append('b', [{ role: 'assistant', text: 'b a2', at: 540 }], 540, 1000);
+  assert.deepEqual(store.sessions.history('b', 600, 1000, 10).map((h) => h.text), ['b q1', 'b a1', 'b q2', 'b a2'], 'the chain goes on from the migrated one');
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -150,4 +150,46 @@ describe('store', () => {
     assert.deepEqual(s.sessions.history('k', 30_001, 10_000, 10).map((h) => h.text), ['m30000-0'], 'old entries are not carried into the new session');
     s.close();
   });
+
+  it('history follows its conversation through interleaved ones; /sessions counts the live session', () => {
+    const s = Store.open(':memory:');
+    const turn = (c: string, i: number, at: number) =>
+      s.sessions.append(c, [{ role: 'user', text: `${c}-q${i}`, at }, { role: 'assistant', text: `${c}-a${i}`, at }], at, 60_000);
+    for (let i = 0; i < 6; i++) {
+      turn('a', i, 1000 + i);
+      turn('b', i, 1000 + i);
+    }
+    assert.deepEqual(s.sessions.history('a', 2000, 60_000, 4).map((h) => h.text), ['a-q4', 'a-a4', 'a-q5', 'a-a5']);
+    assert.deepEqual(s.sessions.history('b', 2000, 60_000, 3).map((h) => `${h.role}:${h.text}`), ['assistant:b-a4', 'user:b-q5', 'assistant:b-a5']);
+    assert.deepEqual(s.sessions.recent(5).map((r) => [r.conversation, r.messages]).sort(), [['a', 12], ['b', 12]]);
+    turn('a', 6, 100_000); // after the TTL: a new session
+    assert.deepEqual(s.sessions.history('a', 100_001, 60_000, 10).map((h) => h.text), ['a-q6', 'a-a6']);
+    assert.deepEqual(s.sessions.recent(1).map((r) => [r.conversation, r.messages]), [['a', 2]]);
+    s.close();
+  });
+
+  it("memory forget in a group chat deletes the person's entries and the replies to them; the others' history stays whole", () => {
+    const s = Store.open(':memory:');
+    const conversation = 'telegram:-100';
+    const say = (id: string, user: string, text: string, at: number) => {
+      const r = s.inbox.record({ platform: 'telegram', id, chat: { id: '-100', type: 'group' }, sender: { id: user }, text, sentAt: at, attachments: [] }, conversation, at);
+      if (r.duplicate) throw new Error('dup');
+      const answer = `re: ${text}`;
+      s.completeTurn({ inboxId: r.inboxId, conversation, reply: { platform: 'telegram', chatId: '-100', text: answer },
+        remember: [{ role: 'user', text, at }, { role: 'assistant', text: answer, at }], sessionTtlMs: 60_000 }, at);
+    };
+    say('1', 'ann', 'ann one', 1000);
+    say('2', 'bob', 'bob one', 1001);
+    say('3', 'ann', 'ann two', 1002);
+    say('4', 'bob', 'bob two', 1003);
+    say('5', 'ann', 'ann three', 1004);
+    assert.equal(s.memory.forget({ user: 'ann', platform: 'telegram' }).messages, 6);
+    const history = () => s.sessions.history(conversation, 2000, 60_000, 10).map((h) => h.text);
+    assert.deepEqual(history(), ['bob one', 're: bob one', 'bob two', 're: bob two']);
+    assert.equal(s.sessions.recent(1)[0]!.messages, 4);
+    say('6', 'bob', 'bob three', 1005);
+    assert.deepEqual(history(), ['bob one', 're: bob one', 'bob two', 're: bob two', 'bob three', 're: bob three']);
+    assert.equal(s.sessions.recent(1)[0]!.messages, 6);
+    s.close();
+  });
 });

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { TextCodec } from './crypto.ts';
 import { scrubbing, type Db } from './db.ts';
+import { relinkHistory } from './sessions.ts';
 import { VectorIndex } from './vectors.ts';
 import type { InboundMessage } from '../core/types.ts';
 
@@ -297,6 +298,7 @@ export class MemoryStore {
       const platforms = p.platform !== undefined ? [p.platform]
         : (db.prepare('SELECT DISTINCT platform FROM inbox UNION SELECT DISTINCT platform FROM memory_items WHERE platform IS NOT NULL').pluck().all() as string[]);
       for (const platform of platforms) history.conversation(`${platform}:${p.user}`);
+      history.finish();
       // Rewrites the full-text index into one segment: no page of it keeps a deleted term around.
       if (removed.fts > 0) db.prepare(`INSERT INTO memory_fts (memory_fts) VALUES ('optimize')`).run();
       return { ...removed, messages: history.erased, inbox, outbox };
@@ -304,12 +306,18 @@ export class MemoryStore {
   }
 }
 
-/** Deletes history rows of one conversation, whole or by exact (decrypted) text. */
+/**
+ * Deletes history rows: whole conversations, or entries of a conversation by exact (decrypted) text.
+ * Collects first and deletes in finish(): history has no index by conversation, so each kind of
+ * deletion is one scan of the table, whatever the number of conversations.
+ */
 class HistoryEraser {
   erased = 0;
   readonly #db: Db;
   readonly #codec: TextCodec;
-  readonly #done = new Set<string>();
+  readonly #whole = new Set<string>();
+  /** conversation → `${role}\0${text}` of the entries to delete */
+  readonly #texts = new Map<string, Set<string>>();
 
   constructor(db: Db, codec: TextCodec) {
     this.#db = db;
@@ -317,17 +325,31 @@ class HistoryEraser {
   }
 
   conversation(conversation: string): void {
-    if (this.#done.has(conversation)) return;
-    this.#done.add(conversation);
-    this.erased += this.#db.prepare('DELETE FROM messages WHERE conversation = ?').run(conversation).changes;
-    this.#db.prepare('DELETE FROM sessions WHERE conversation = ?').run(conversation);
+    this.#whole.add(conversation);
   }
 
   text(conversation: string, role: 'user' | 'assistant', text: string): void {
-    if (this.#done.has(conversation)) return;
-    const rows = this.#db.prepare('SELECT id, text FROM messages WHERE conversation = ? AND role = ?').all(conversation, role) as { id: number; text: string }[];
-    const del = this.#db.prepare('DELETE FROM messages WHERE id = ?');
-    for (const r of rows) if (this.#codec.decrypt(r.text) === text) this.erased += del.run(r.id).changes;
+    let set = this.#texts.get(conversation);
+    if (!set) this.#texts.set(conversation, (set = new Set()));
+    set.add(`${role}\0${text}`);
+  }
+
+  finish(): void {
+    const db = this.#db;
+    for (const c of this.#whole) this.#texts.delete(c);
+    if (this.#whole.size > 0) {
+      const whole = JSON.stringify([...this.#whole]);
+      this.erased += db.prepare('DELETE FROM messages WHERE conversation IN (SELECT value FROM json_each(?))').run(whole).changes;
+      db.prepare('DELETE FROM sessions WHERE conversation IN (SELECT value FROM json_each(?))').run(whole);
+    }
+    if (this.#texts.size === 0) return;
+    const rows = db.prepare('SELECT id, conversation, role, text FROM messages WHERE conversation IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify([...this.#texts.keys()])) as { id: number; conversation: string; role: string; text: string }[];
+    const del = db.prepare('DELETE FROM messages WHERE id = ?');
+    for (const r of rows) {
+      if (this.#texts.get(r.conversation)?.has(`${r.role}\0${this.#codec.decrypt(r.text)}`)) this.erased += del.run(r.id).changes;
+    }
+    relinkHistory(db, this.#texts.keys());
   }
 }
 

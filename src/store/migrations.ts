@@ -223,4 +223,18 @@ export const migrations: readonly string[] = [
   DROP TABLE sessions;
   ALTER TABLE sessions_new RENAME TO sessions;
   `,
+  `
+  -- History without an index by conversation (every turn rewrote a leaf of it): each entry points at the
+  -- one before it in its conversation, the session at its first live entry and its last (see sessions.ts).
+  ALTER TABLE messages ADD COLUMN prev INTEGER;
+  ALTER TABLE sessions ADD COLUMN first_message INTEGER;
+  ALTER TABLE sessions ADD COLUMN last_message INTEGER;
+  ALTER TABLE sessions ADD COLUMN entries INTEGER NOT NULL DEFAULT 0;
+  UPDATE messages SET prev = (SELECT max(m.id) FROM messages m WHERE m.conversation = messages.conversation AND m.id < messages.id);
+  UPDATE sessions SET
+    first_message = (SELECT min(id) FROM messages m WHERE m.conversation = sessions.conversation AND m.at >= sessions.started_at),
+    last_message  = (SELECT max(id) FROM messages m WHERE m.conversation = sessions.conversation),
+    entries       = (SELECT count(*) FROM messages m WHERE m.conversation = sessions.conversation AND m.at >= sessions.started_at);
+  DROP INDEX messages_conversation;
+  `,
 ];

@@ -1,68 +1,113 @@
 // Conversation history. A conversation idle for longer than the TTL starts afresh (its old messages
-// stay until pruned but are no longer sent to the model). Message text goes through the codec
-// (encrypted when the database has a data key).
+// stay but are no longer sent to the model). Message text goes through the codec (encrypted when the
+// database has a data key).
+//
+// A conversation's entries form a chain: each row points at the entry before it (`prev`), and the
+// session row at its first live entry and its last one. A turn therefore writes its entries where the
+// table ends and updates its session row, and touches no per-conversation index: with one, every turn
+// rewrote a leaf page of that index for its conversation (with four busy conversations, 38 % of the
+// pages a group commit wrote; docs/benchmarks.md). Reading the history follows the chain back from the
+// last entry: `max` lookups by rowid, however long the conversation.
 import type { TextCodec } from './crypto.ts';
 import type { Db } from './db.ts';
 import type { HistoryEntry } from '../core/types.ts';
+
+interface SessionRow { started_at: number; updated_at: number; first_message: number | null; last_message: number | null }
 
 export class Sessions {
   readonly #get;
   readonly #upsert;
   readonly #history;
-  readonly #append;
-  readonly #appendPair;
+  readonly #appendFirst;
+  readonly #appendNext;
   readonly #recent;
   readonly #codec: TextCodec;
 
   constructor(db: Db, codec: TextCodec) {
     this.#codec = codec;
-    this.#get = db.prepare(`SELECT started_at, updated_at FROM sessions WHERE conversation = ?`);
+    this.#get = db.prepare(`SELECT started_at, updated_at, first_message, last_message FROM sessions WHERE conversation = ?`);
     // One statement decides whether the session expired (it restarts at the new entries) or goes on:
     // a turn's writes are on the hot path, and a SELECT first would cost a statement more.
     this.#upsert = db.prepare(
-      `INSERT INTO sessions (conversation, started_at, updated_at) VALUES (?, ?, ?)
+      `INSERT INTO sessions (conversation, started_at, updated_at, first_message, last_message, entries) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (conversation) DO UPDATE SET
-         started_at = CASE WHEN excluded.updated_at - sessions.updated_at > ? THEN excluded.started_at ELSE sessions.started_at END,
-         updated_at = excluded.updated_at`,
+         started_at    = CASE WHEN excluded.updated_at - sessions.updated_at > @ttl THEN excluded.started_at ELSE sessions.started_at END,
+         first_message = CASE WHEN excluded.updated_at - sessions.updated_at > @ttl OR sessions.first_message IS NULL
+                              THEN excluded.first_message ELSE sessions.first_message END,
+         entries       = CASE WHEN excluded.updated_at - sessions.updated_at > @ttl OR sessions.first_message IS NULL
+                              THEN excluded.entries ELSE sessions.entries + excluded.entries END,
+         last_message  = excluded.last_message,
+         updated_at    = excluded.updated_at`,
     );
     this.#history = db.prepare(
-      `SELECT role, text, at FROM messages WHERE conversation = ? AND at >= ? ORDER BY id DESC LIMIT ?`,
+      `WITH RECURSIVE h (id, prev, role, text, at, n) AS (
+         SELECT id, prev, role, text, at, 1 FROM messages WHERE id = @last AND id >= @first
+         UNION ALL
+         SELECT m.id, m.prev, m.role, m.text, m.at, h.n + 1 FROM h JOIN messages m ON m.id = h.prev WHERE h.n < @max AND m.id >= @first
+       )
+       SELECT role, text, at FROM h ORDER BY n DESC`,
     );
-    this.#recent = db.prepare(
-      `SELECT s.conversation, s.updated_at AS updatedAt,
-              (SELECT count(*) FROM messages m WHERE m.conversation = s.conversation AND m.at >= s.started_at) AS messages
-       FROM sessions s ORDER BY s.updated_at DESC LIMIT ?`,
+    this.#recent = db.prepare(`SELECT conversation, updated_at AS updatedAt, entries AS messages FROM sessions ORDER BY updated_at DESC LIMIT ?`);
+    this.#appendFirst = db.prepare(
+      `INSERT INTO messages (conversation, role, text, at, prev) VALUES (?, ?, ?, ?, (SELECT last_message FROM sessions WHERE conversation = ?))`,
     );
-    this.#append = db.prepare(`INSERT INTO messages (conversation, role, text, at) VALUES (?, ?, ?, ?)`);
-    // The usual turn (question + answer) in one statement.
-    this.#appendPair = db.prepare(`INSERT INTO messages (conversation, role, text, at) VALUES (?, ?, ?, ?), (?, ?, ?, ?)`);
+    this.#appendNext = db.prepare(`INSERT INTO messages (conversation, role, text, at, prev) VALUES (?, ?, ?, ?, ?)`);
   }
 
-  /** The most recently active conversations, newest first (for `/sessions`). */
+  /** The most recently active conversations, newest first, with the number of entries of their live session (for `/sessions`). */
   recent(limit: number): { conversation: string; updatedAt: number; messages: number }[] {
     return this.#recent.all(limit) as { conversation: string; updatedAt: number; messages: number }[];
   }
 
   /** The live history of a conversation, oldest first, at most `max` entries. */
   history(conversation: string, now: number, ttlMs: number, max: number): HistoryEntry[] {
-    const s = this.#get.get(conversation) as { started_at: number; updated_at: number } | undefined;
-    if (!s || now - s.updated_at > ttlMs || max <= 0) return [];
-    const rows = this.#history.all(conversation, s.started_at, max) as { role: HistoryEntry['role']; text: string; at: number }[];
+    const s = this.#get.get(conversation) as SessionRow | undefined;
+    if (!s || now - s.updated_at > ttlMs || max <= 0 || s.first_message === null || s.last_message === null) return [];
+    const rows = this.#history.all({ last: s.last_message, first: s.first_message, max }) as { role: HistoryEntry['role']; text: string; at: number }[];
     for (const r of rows) r.text = this.#codec.decrypt(r.text);
-    return rows.reverse();
+    return rows;
   }
 
   /** Appends entries; must run inside the turn's transaction. Restarts the session when it expired. */
   append(conversation: string, entries: readonly HistoryEntry[], now: number, ttlMs: number): void {
+    const [head, ...rest] = entries;
+    if (!head) return;
     let startedAt = now; // where a new (or restarted) session begins: its first entry
     for (const e of entries) if (e.at < startedAt) startedAt = e.at;
-    this.#upsert.run(conversation, startedAt, now, ttlMs);
-    const [a, b] = entries;
-    if (entries.length === 2 && a && b) {
-      const c = this.#codec;
-      this.#appendPair.run(conversation, a.role, c.encrypt(a.text), a.at, conversation, b.role, c.encrypt(b.text), b.at);
-      return;
+    const c = this.#codec;
+    const first = Number(this.#appendFirst.run(conversation, head.role, c.encrypt(head.text), head.at, conversation).lastInsertRowid);
+    let last = first;
+    for (const e of rest) last = Number(this.#appendNext.run(conversation, e.role, c.encrypt(e.text), e.at, last).lastInsertRowid);
+    this.#upsert.run(conversation, startedAt, now, first, last, entries.length, { ttl: ttlMs });
+  }
+}
+
+/**
+ * Rebuilds the chains of `conversations` after entries were deleted from them (memory forget), and
+ * their sessions' first and last entries and counts. One scan of the table (there is no index by
+ * conversation), for an operation people run by hand.
+ */
+export function relinkHistory(db: Db, conversations: Iterable<string>): void {
+  const names = JSON.stringify([...conversations]);
+  const ids = new Map<string, number[]>();
+  for (const r of db.prepare('SELECT id, conversation FROM messages WHERE conversation IN (SELECT value FROM json_each(?)) ORDER BY id').all(names) as { id: number; conversation: string }[]) {
+    let list = ids.get(r.conversation);
+    if (!list) ids.set(r.conversation, (list = []));
+    list.push(r.id);
+  }
+  const setPrev = db.prepare('UPDATE messages SET prev = ? WHERE id = ? AND prev IS NOT ?');
+  const session = db.prepare('SELECT first_message FROM sessions WHERE conversation = ?').pluck();
+  const setSession = db.prepare('UPDATE sessions SET first_message = ?, last_message = ?, entries = ? WHERE conversation = ?');
+  for (const conversation of JSON.parse(names) as string[]) {
+    const list = ids.get(conversation) ?? [];
+    let prev: number | null = null;
+    for (const id of list) {
+      setPrev.run(prev, id, prev);
+      prev = id;
     }
-    for (const e of entries) this.#append.run(conversation, e.role, this.#codec.encrypt(e.text), e.at);
+    const from = session.get(conversation) as number | null | undefined;
+    if (from === undefined) continue;
+    const live = from === null ? [] : list.filter((id) => id >= from);
+    setSession.run(live[0] ?? null, list.at(-1) ?? null, live.length, conversation);
   }
 }
