@@ -26,16 +26,16 @@ export class Sessions {
   constructor(db: Db, codec: TextCodec) {
     this.#codec = codec;
     this.#get = db.prepare(`SELECT started_at, updated_at, first_message, last_message FROM sessions WHERE conversation = ?`);
-    // One statement decides whether the session expired (it restarts at the new entries) or goes on:
-    // a turn's writes are on the hot path, and a SELECT first would cost a statement more.
+    // One statement decides whether the session starts afresh at the new entries (it expired, or has no
+    // live entry left) or goes on: a turn's writes are on the hot path, and a SELECT first would cost a
+    // statement more.
+    const restart = '(excluded.updated_at - sessions.updated_at > @ttl OR sessions.first_message IS NULL)';
     this.#upsert = db.prepare(
       `INSERT INTO sessions (conversation, started_at, updated_at, first_message, last_message, entries) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (conversation) DO UPDATE SET
-         started_at    = CASE WHEN excluded.updated_at - sessions.updated_at > @ttl THEN excluded.started_at ELSE sessions.started_at END,
-         first_message = CASE WHEN excluded.updated_at - sessions.updated_at > @ttl OR sessions.first_message IS NULL
-                              THEN excluded.first_message ELSE sessions.first_message END,
-         entries       = CASE WHEN excluded.updated_at - sessions.updated_at > @ttl OR sessions.first_message IS NULL
-                              THEN excluded.entries ELSE sessions.entries + excluded.entries END,
+         started_at    = CASE WHEN ${restart} THEN excluded.started_at    ELSE sessions.started_at END,
+         first_message = CASE WHEN ${restart} THEN excluded.first_message ELSE sessions.first_message END,
+         entries       = CASE WHEN ${restart} THEN excluded.entries       ELSE sessions.entries + excluded.entries END,
          last_message  = excluded.last_message,
          updated_at    = excluded.updated_at`,
     );
@@ -88,9 +88,10 @@ export class Sessions {
  * conversation), for an operation people run by hand.
  */
 export function relinkHistory(db: Db, conversations: Iterable<string>): void {
-  const names = JSON.stringify([...conversations]);
+  const names = [...conversations];
   const ids = new Map<string, number[]>();
-  for (const r of db.prepare('SELECT id, conversation FROM messages WHERE conversation IN (SELECT value FROM json_each(?)) ORDER BY id').all(names) as { id: number; conversation: string }[]) {
+  const rows = db.prepare('SELECT id, conversation FROM messages WHERE conversation IN (SELECT value FROM json_each(?)) ORDER BY id').all(JSON.stringify(names));
+  for (const r of rows as { id: number; conversation: string }[]) {
     let list = ids.get(r.conversation);
     if (!list) ids.set(r.conversation, (list = []));
     list.push(r.id);
@@ -98,7 +99,7 @@ export function relinkHistory(db: Db, conversations: Iterable<string>): void {
   const setPrev = db.prepare('UPDATE messages SET prev = ? WHERE id = ? AND prev IS NOT ?');
   const session = db.prepare('SELECT first_message FROM sessions WHERE conversation = ?').pluck();
   const setSession = db.prepare('UPDATE sessions SET first_message = ?, last_message = ?, entries = ? WHERE conversation = ?');
-  for (const conversation of JSON.parse(names) as string[]) {
+  for (const conversation of names) {
     const list = ids.get(conversation) ?? [];
     let prev: number | null = null;
     for (const id of list) {
