@@ -168,6 +168,28 @@ describe('store', () => {
     s.close();
   });
 
+  it('prune forgets expired sessions and the history no live session reads; live sessions keep theirs whole', () => {
+    const s = Store.open(':memory:');
+    const turn = (c: string, i: number, at: number) =>
+      s.sessions.append(c, [{ role: 'user', text: `${c}-q${i}`, at }, { role: 'assistant', text: `${c}-a${i}`, at }], at, 1e9);
+    turn('old', 0, 1000);
+    turn('live', 0, 1500);
+    turn('old', 1, 2000);
+    turn('live', 1, 50_000);
+    turn('fresh', 0, 60_000);
+    // 'old' has been idle since 2000: expired at the cut. Its first turn goes; its second is kept, since
+    // it comes after the first live entry of 'live' (the deletion is a rowid prefix).
+    assert.equal(s.sessions.prune(10_000), 2);
+    assert.deepEqual(s.sessions.recent(5).map((r) => r.conversation).sort(), ['fresh', 'live']);
+    assert.deepEqual(s.sessions.history('live', 60_001, 1e9, 10).map((h) => h.text), ['live-q0', 'live-a0', 'live-q1', 'live-a1']);
+    assert.deepEqual(s.sessions.history('fresh', 60_001, 1e9, 10).map((h) => h.text), ['fresh-q0', 'fresh-a0']);
+    assert.equal(s.sessions.prune(100_000), 8, 'everything, once every session is idle since the cut');
+    assert.deepEqual(s.sessions.recent(5), []);
+    turn('old', 2, 200_000);
+    assert.deepEqual(s.sessions.history('old', 200_001, 1e9, 10).map((h) => h.text), ['old-q2', 'old-a2'], 'a conversation that comes back starts afresh');
+    s.close();
+  });
+
   it("memory forget in a group chat deletes the person's entries and the replies to them; the others' history stays whole", () => {
     const s = Store.open(':memory:');
     const conversation = 'telegram:-100';

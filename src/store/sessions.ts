@@ -1,6 +1,6 @@
-// Conversation history. A conversation idle for longer than the TTL starts afresh (its old messages
-// stay but are no longer sent to the model). Message text goes through the codec (encrypted when the
-// database has a data key).
+// Conversation history. A conversation idle for longer than the TTL starts afresh (its old messages are
+// no longer sent to the model, and serve's hourly prune forgets them). Message text goes through the
+// codec (encrypted when the database has a data key).
 //
 // A conversation's entries form a chain: each row points at the entry before it (`prev`), and the
 // session row at its first live entry and its last one. A turn therefore writes its entries where the
@@ -21,6 +21,9 @@ export class Sessions {
   readonly #appendFirst;
   readonly #appendNext;
   readonly #recent;
+  readonly #firstLiveSince;
+  readonly #pruneMessages;
+  readonly #pruneSessions;
   readonly #codec: TextCodec;
 
   constructor(db: Db, codec: TextCodec) {
@@ -52,6 +55,23 @@ export class Sessions {
       `INSERT INTO messages (conversation, role, text, at, prev) VALUES (?, ?, ?, ?, (SELECT last_message FROM sessions WHERE conversation = ?))`,
     );
     this.#appendNext = db.prepare(`INSERT INTO messages (conversation, role, text, at, prev) VALUES (?, ?, ?, ?, ?)`);
+    this.#firstLiveSince = db.prepare(`SELECT min(first_message) FROM sessions WHERE updated_at >= ?`).pluck();
+    this.#pruneMessages = db.prepare(`DELETE FROM messages WHERE id < ? AND at < ?`);
+    this.#pruneSessions = db.prepare(`DELETE FROM sessions WHERE updated_at < ?`);
+  }
+
+  /**
+   * Forgets sessions idle since `before` and the history no session can read any more: entries older
+   * than `before` that come before the first live entry of every session active since then. Entries
+   * arrive in rowid order, so that is (nearly) a prefix of the table, deleted by rowid range like the
+   * inbox's. `before` must be at least the session TTL ago: a session idle for longer has expired.
+   * Returns the number of entries deleted.
+   */
+  prune(before: number): number {
+    const keepFrom = (this.#firstLiveSince.get(before) as number | null | undefined) ?? Number.MAX_SAFE_INTEGER;
+    const n = this.#pruneMessages.run(keepFrom, before).changes;
+    this.#pruneSessions.run(before);
+    return n;
   }
 
   /** The most recently active conversations, newest first, with the number of entries of their live session (for `/sessions`). */
