@@ -190,6 +190,40 @@ describe('store', () => {
     s.close();
   });
 
+  it('history never follows a pointer into another conversation (a rowid reused after a deletion elsewhere)', () => {
+    const opened = openDb(':memory:');
+    const s = new Store(opened);
+    const turn = (c: string, at: number) => s.sessions.append(c, [{ role: 'user', text: `${c}-q`, at }, { role: 'assistant', text: `${c}-a`, at }], at, 60_000);
+    turn('g', 1000);
+    // Another process deletes g's last entry (the table's last row); before any relink, a turn of another
+    // conversation takes its rowid.
+    opened.db.prepare("DELETE FROM messages WHERE conversation = 'g' AND role = 'assistant'").run();
+    turn('d', 1001);
+    const seen = s.sessions.history('g', 1002, 60_000, 10).map((h) => h.text);
+    assert.deepEqual(seen.filter((t) => t.startsWith('d-')), [], "d's entries are not g's history");
+    s.close();
+  });
+
+  it('forget that empties the live session: the next turn starts a new one (history and count), not the expired one', () => {
+    const s = Store.open(':memory:');
+    const conversation = 'telegram:-7';
+    const say = (id: string, user: string, text: string, at: number) => {
+      const r = s.inbox.record({ platform: 'telegram', id, chat: { id: '-7', type: 'group' }, sender: { id: user }, text, sentAt: at, attachments: [] }, conversation, at);
+      if (r.duplicate) throw new Error('dup');
+      s.completeTurn({ inboxId: r.inboxId, conversation, reply: { platform: 'telegram', chatId: '-7', text: `re: ${text}` },
+        remember: [{ role: 'user', text, at }, { role: 'assistant', text: `re: ${text}`, at }], sessionTtlMs: 10_000 }, at);
+    };
+    say('1', 'bob', 'bob old', 1000); // a session that expires
+    say('2', 'ann', 'ann live', 50_000); // the live session holds only ann's turn
+    assert.equal(s.memory.forget({ user: 'ann', platform: 'telegram' }).messages, 2);
+    assert.deepEqual(s.sessions.history(conversation, 50_001, 10_000, 10), []);
+    assert.equal(s.sessions.recent(1)[0]!.messages, 0, "the expired session's entries are not counted");
+    say('3', 'bob', 'bob new', 50_002);
+    assert.deepEqual(s.sessions.history(conversation, 50_003, 10_000, 10).map((h) => h.text), ['bob new', 're: bob new']);
+    assert.equal(s.sessions.recent(1)[0]!.messages, 2);
+    s.close();
+  });
+
   it("memory forget in a group chat deletes the person's entries and the replies to them; the others' history stays whole", () => {
     const s = Store.open(':memory:');
     const conversation = 'telegram:-100';

@@ -308,8 +308,9 @@ export class MemoryStore {
 
 /**
  * Deletes history rows: whole conversations, or entries of a conversation by exact (decrypted) text.
- * Collects first and deletes in finish(): history has no index by conversation, so each kind of
- * deletion is one scan of the table, whatever the number of conversations.
+ * Collects first and deletes in finish(): history has no index by conversation, so the work is a
+ * fixed number of scans of the table (whole conversations one, entries by text two, the relink one),
+ * whatever the number of conversations.
  */
 class HistoryEraser {
   erased = 0;

@@ -233,8 +233,9 @@ export const migrations: readonly string[] = [
   UPDATE messages SET prev = (SELECT max(m.id) FROM messages m WHERE m.conversation = messages.conversation AND m.id < messages.id);
   UPDATE sessions SET
     first_message = (SELECT min(id) FROM messages m WHERE m.conversation = sessions.conversation AND m.at >= sessions.started_at),
-    last_message  = (SELECT max(id) FROM messages m WHERE m.conversation = sessions.conversation),
-    entries       = (SELECT count(*) FROM messages m WHERE m.conversation = sessions.conversation AND m.at >= sessions.started_at);
+    last_message  = (SELECT max(id) FROM messages m WHERE m.conversation = sessions.conversation);
+  UPDATE sessions SET entries = (SELECT count(*) FROM messages m WHERE m.conversation = sessions.conversation AND m.id >= sessions.first_message)
+    WHERE first_message IS NOT NULL;
   DROP INDEX messages_conversation;
   `,
 ];

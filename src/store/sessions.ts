@@ -12,10 +12,7 @@ import type { TextCodec } from './crypto.ts';
 import type { Db } from './db.ts';
 import type { HistoryEntry } from '../core/types.ts';
 
-interface SessionRow { started_at: number; updated_at: number; first_message: number | null; last_message: number | null }
-
 export class Sessions {
-  readonly #get;
   readonly #upsert;
   readonly #history;
   readonly #appendFirst;
@@ -28,7 +25,6 @@ export class Sessions {
 
   constructor(db: Db, codec: TextCodec) {
     this.#codec = codec;
-    this.#get = db.prepare(`SELECT started_at, updated_at, first_message, last_message FROM sessions WHERE conversation = ?`);
     // One statement decides whether the session starts afresh at the new entries (it expired, or has no
     // live entry left) or goes on: a turn's writes are on the hot path, and a SELECT first would cost a
     // statement more.
@@ -42,11 +38,18 @@ export class Sessions {
          last_message  = excluded.last_message,
          updated_at    = excluded.updated_at`,
     );
+    // One statement, so the session's pointers and the entries come from one snapshot. Every step checks
+    // the conversation too: a pointer to a row deleted since (memory forget, in another process) may name
+    // a new row of another conversation that took its rowid.
     this.#history = db.prepare(
-      `WITH RECURSIVE h (id, prev, role, text, at, n) AS (
-         SELECT id, prev, role, text, at, 1 FROM messages WHERE id = @last AND id >= @first
+      `WITH RECURSIVE s (first, last) AS (
+         SELECT first_message, last_message FROM sessions WHERE conversation = @conversation AND updated_at >= @since
+       ), h (id, prev, role, text, at, n) AS (
+         SELECT m.id, m.prev, m.role, m.text, m.at, 1 FROM s JOIN messages m ON m.id = s.last
+           WHERE m.id >= s.first AND m.conversation = @conversation
          UNION ALL
-         SELECT m.id, m.prev, m.role, m.text, m.at, h.n + 1 FROM h JOIN messages m ON m.id = h.prev WHERE h.n < @max AND m.id >= @first
+         SELECT m.id, m.prev, m.role, m.text, m.at, h.n + 1 FROM h JOIN messages m ON m.id = h.prev JOIN s
+           WHERE h.n < @max AND m.id >= s.first AND m.conversation = @conversation
        )
        SELECT role, text, at FROM h ORDER BY n DESC`,
     );
@@ -81,9 +84,8 @@ export class Sessions {
 
   /** The live history of a conversation, oldest first, at most `max` entries. */
   history(conversation: string, now: number, ttlMs: number, max: number): HistoryEntry[] {
-    const s = this.#get.get(conversation) as SessionRow | undefined;
-    if (!s || now - s.updated_at > ttlMs || max <= 0 || s.first_message === null || s.last_message === null) return [];
-    const rows = this.#history.all({ last: s.last_message, first: s.first_message, max }) as { role: HistoryEntry['role']; text: string; at: number }[];
+    if (max <= 0) return [];
+    const rows = this.#history.all({ conversation, since: now - ttlMs, max }) as { role: HistoryEntry['role']; text: string; at: number }[];
     for (const r of rows) r.text = this.#codec.decrypt(r.text);
     return rows;
   }
