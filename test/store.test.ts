@@ -79,6 +79,29 @@ describe('store', () => {
     s.close();
   });
 
+  it("prune keeps a finished turn whose reply still waits for its recipient, and forgets sent messages that answered no turn", () => {
+    const s = Store.open(':memory:');
+    const r = s.inbox.record(msg('waiting'), 'test:c1', 100);
+    if (r.duplicate) throw new Error('dup');
+    const reply = s.completeTurn({ inboxId: r.inboxId, conversation: 'test:c1', reply: { platform: 'test', chatId: 'c1', inReplyTo: 'waiting', text: 'for later' }, remember: [], sessionTtlMs: 1 }, 110);
+    assert.equal(s.inbox.prune(1000), 0, 'its recipient is offline: the reply waits, and so does its turn');
+    assert.equal(s.outbox.pendingFor('test', 'c1').length, 1);
+    s.outbox.markSent(reply, { platformMessageIds: ['p1'], sentAt: 5000 });
+    assert.equal(s.inbox.prune(1000), 1, 'sent: the turn and its reply go');
+    assert.equal(s.outbox.get(reply), undefined);
+
+    const notice = (text: string, at: number) => s.queueMessage({ platform: 'test', chatId: 'c1', text }, at);
+    const sentOld = notice('old report', 200);
+    s.outbox.markSent(sentOld, { platformMessageIds: ['p2'], sentAt: 210 });
+    notice('old, never delivered', 300);
+    const deadOld = notice('old, given up', 400);
+    s.outbox.markDead(deadOld, 'refused');
+    notice('recent', 2000);
+    assert.equal(s.outbox.prune(1000), 2, 'the old sent and the old given-up ones');
+    assert.deepEqual(s.outbox.pendingFor('test', 'c1').map((m) => m.text), ['old, never delivered', 'recent']);
+    s.close();
+  });
+
   it('completing a turn queues the reply, marks the turn done and remembers it, atomically', () => {
     const s = Store.open(':memory:');
     const r = s.inbox.record(msg('1', 'question'), 'test:c1', 1);

@@ -159,6 +159,7 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
     }, 1000),
     setInterval(() => {
       store.inbox.prune(Date.now() - 2 * DAY);
+      store.outbox.prune(Date.now() - 2 * DAY);
       // History of sessions that expired (the seed's sessions vanish with their TTL): kept two days like the inbox.
       store.sessions.prune(Date.now() - Math.max(2 * DAY, current.sessions.ttlMs));
       store.schedules.prune(Date.now() - SCHEDULE_RUNS_KEPT_MS);

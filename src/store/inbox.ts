@@ -27,7 +27,12 @@ export class Inbox {
     );
     this.#pending = db.prepare(`SELECT id, conversation, payload FROM inbox WHERE status = 'pending' ORDER BY id`);
     this.#firstSince = db.prepare(`SELECT id FROM inbox WHERE received_at >= ? ORDER BY id LIMIT 1`).pluck();
-    this.#prune = db.prepare(`DELETE FROM inbox WHERE id < ? AND status = 'done' AND done_at < ?`);
+    // A finished turn whose reply still waits for its recipient (an offline WebSocket chat) stays: its
+    // outbox row goes with it (ON DELETE CASCADE), and that reply is waited for however long it takes.
+    this.#prune = db.prepare(
+      `DELETE FROM inbox WHERE id < ? AND status = 'done' AND done_at < ?
+         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.inbox_id = inbox.id AND o.status = 'pending')`,
+    );
   }
 
   /** Records a message; a second delivery of the same (platform, id) is reported as a duplicate. */

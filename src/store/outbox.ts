@@ -29,6 +29,8 @@ export class Outbox {
   readonly #dead;
   readonly #get;
   readonly #part;
+  readonly #firstSince;
+  readonly #prune;
   readonly #codec: TextCodec;
 
   constructor(db: Db, codec: TextCodec) {
@@ -45,6 +47,18 @@ export class Outbox {
     this.#retry = db.prepare(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?`);
     this.#part = db.prepare(`UPDATE outbox SET parts_sent = max(parts_sent, ?) WHERE id = ?`);
     this.#dead = db.prepare(`UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?`);
+    this.#firstSince = db.prepare(`SELECT id FROM outbox WHERE created_at >= ? ORDER BY id LIMIT 1`).pluck();
+    this.#prune = db.prepare(`DELETE FROM outbox WHERE id < ? AND inbox_id IS NULL AND status <> 'pending' AND created_at < ?`);
+  }
+
+  /**
+   * Forgets messages that answered no turn (scheduled results, notices) once sent or given up, when
+   * older than `before`; a turn's reply goes with its inbox row (Inbox.prune). Like the inbox's, the
+   * delete looks at the old prefix of the table only, by rowid.
+   */
+  prune(before: number): number {
+    const recentFrom = (this.#firstSince.get(before) as number | undefined) ?? Number.MAX_SAFE_INTEGER;
+    return this.#prune.run(recentFrom, before).changes;
   }
 
   /** Must run inside the transaction that finishes the turn (see Turns.complete); `inboxId` null for a message no turn asked for. */
