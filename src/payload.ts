@@ -27,6 +27,13 @@ export const PAYLOAD_MAGIC = 'CLAWDBOT-PAYLOAD'; // 16 bytes
 const FOOTER_BYTES = 32;
 /** A leftover temporary folder older than this is a crashed unpack, whatever its pid says. */
 const STALE_TMP_MS = 10 * 60_000;
+/**
+ * Another build's copy unpacked longer ago than this is removed when a new build unpacks: upgrades do
+ * not pile up 9 MB each. A process of that build still running loses nothing it has loaded (its native
+ * parts are mapped) and unpacks a file it loads later again (Unpacked.repair); a build that is still run
+ * now and then unpacks itself again, at most once a week.
+ */
+const OLD_COPY_MS = 7 * 24 * 3600_000;
 /** In temporary folder names: whose process id it is (letters, digits and dashes only, so names parse). */
 const HOST = hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'host';
 
@@ -159,6 +166,7 @@ export function unpackInto(fd: number, file: string, index: PayloadIndex, parent
       }
     }
     syncDir(parent);
+    removeOldCopies(parent, dir);
   } finally {
     // Best effort: a leftover is removed by a later unpack (removeStaleTemporaries), and a failure here
     // must neither fail an install that worked nor hide the error that brought us here.
@@ -262,6 +270,28 @@ function removeStaleTemporaries(parent: string): void {
       // A process id means something only on its own host (a home folder on NFS is shared by several).
       const dead = m[1] === HOST && !alive(Number(m[2]));
       if (dead || Date.now() - lstatSync(path).mtimeMs > STALE_TMP_MS) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // gone already, or not ours to remove: harmless
+    }
+  }
+}
+
+/** Copies of other builds in `parent` unpacked more than OLD_COPY_MS ago: real folders of this user only. */
+function removeOldCopies(parent: string, keep: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  const uid = process.getuid?.();
+  for (const name of names) {
+    const path = join(parent, name);
+    if (path === keep || !/^[0-9A-Za-z.+_-]+-[0-9a-f]{16}$/.test(name)) continue;
+    try {
+      const st = lstatSync(path);
+      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || Date.now() - st.mtimeMs <= OLD_COPY_MS) continue;
+      rmSync(path, { recursive: true, force: true });
     } catch {
       // gone already, or not ours to remove: harmless
     }

@@ -167,6 +167,32 @@ describe('payload', () => {
     assert.equal(existsSync(elsewhereOld), false);
   });
 
+  it("removes other builds' copies unpacked more than a week ago when it unpacks, and nothing else", () => {
+    const { file, index } = executable();
+    const parent = join(scratch, 'cache-old', 'app');
+    const copy = (name: string, daysAgo: number, where = parent) => {
+      const d = join(where, name);
+      mkdirSync(join(d, 'native'), { recursive: true });
+      writeFileSync(join(d, 'clawdbot.cjs'), 'old');
+      const t = new Date(Date.now() - daysAgo * 24 * 3600_000);
+      utimesSync(d, t, t);
+      return d;
+    };
+    const old = copy('1.2.1-0123456789abcdef', 8);
+    const recent = copy('1.2.2-fedcba9876543210', 2); // maybe still run now and then: kept
+    const unrelated = copy('notes', 30); // not a copy's name: kept
+    const target = copy('1.1.0-1111111111111111', 30, join(scratch, 'cache-old'));
+    const link = join(parent, '1.2.0-aaaaaaaaaaaaaaaa');
+    symlinkSync(target, link); // a symlink named like a copy: neither it nor what it points at is touched
+    unpackInto(file, index, parent);
+    assert.equal(existsSync(old), false);
+    for (const kept of [recent, unrelated, link, join(target, 'clawdbot.cjs')]) assert.equal(existsSync(kept), true, kept);
+    // Reusing a complete copy removes nothing: only an unpack does.
+    const old2 = copy('1.2.0-bbbbbbbbbbbbbbbb', 8);
+    unpackInto(file, index, parent);
+    assert.equal(existsSync(old2), true);
+  });
+
   it('repairs its folder from the executable it started from, even after that file was replaced', () => {
     const { file, index } = executable();
     const saved = process.env.XDG_CACHE_HOME;
