@@ -18,7 +18,7 @@
 // run exactly like `node dist/clawdbot.cjs` (same compile cache, same native loading): the executable
 // idles at the bundle's RSS (docs/benchmarks.md).
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, readSync, renameSync, rmSync, utimesSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { cacheRoots, ensureDir } from './cache-dirs.ts';
@@ -28,10 +28,9 @@ const FOOTER_BYTES = 32;
 /** A leftover temporary folder older than this is a crashed unpack, whatever its pid says. */
 const STALE_TMP_MS = 10 * 60_000;
 /**
- * Another build's copy unpacked longer ago than this is removed when a new build unpacks: upgrades do
+ * Another build's copy not started for longer than this is removed when a new build unpacks: upgrades do
  * not pile up 9 MB each. A process of that build still running loses nothing it has loaded (its native
- * parts are mapped) and unpacks a file it loads later again (Unpacked.repair); a build that is still run
- * now and then unpacks itself again, at most once a week.
+ * parts are mapped, on a local filesystem) and unpacks a file it loads later again (Unpacked.repair).
  */
 const OLD_COPY_MS = 7 * 24 * 3600_000;
 /** In temporary folder names: whose process id it is (letters, digits and dashes only, so names parse). */
@@ -137,7 +136,10 @@ export function unpackedPayload(file: string): Unpacked {
 export function unpackInto(fd: number, file: string, index: PayloadIndex, parent: string): string {
   const dir = join(parent, `${index.version}-${index.id}`);
   // The parent too: whoever may write it may swap the copy in it at any time.
-  if (ours(parent, 'dir') && complete(dir, index)) return dir;
+  if (ours(parent, 'dir') && complete(dir, index)) {
+    touch(dir); // its age says when it was last started (removeOldCopies)
+    return dir;
+  }
   ensureDir(parent);
   if (!ours(parent, 'dir')) throw new Error(`${parent} is not a folder of this user's that only it can write`);
   removeStaleTemporaries(parent);
@@ -276,7 +278,12 @@ function removeStaleTemporaries(parent: string): void {
   }
 }
 
-/** Copies of other builds in `parent` unpacked more than OLD_COPY_MS ago: real folders of this user only. */
+/**
+ * Copies of other builds in `parent` not started for more than OLD_COPY_MS: real folders of this user
+ * only. Moved aside first, like a damaged copy in unpackInto, so that a repair of that build which
+ * installs a fresh copy under the name meanwhile is not emptied by the delete (a leftover of a crash is
+ * a stale temporary, removed by a later unpack).
+ */
 function removeOldCopies(parent: string, keep: string): void {
   let names: string[];
   try {
@@ -291,10 +298,21 @@ function removeOldCopies(parent: string, keep: string): void {
     try {
       const st = lstatSync(path);
       if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || Date.now() - st.mtimeMs <= OLD_COPY_MS) continue;
-      rmSync(path, { recursive: true, force: true });
+      const aside = join(parent, `.${name}.${HOST}.${process.pid}.${randomBytes(4).toString('hex')}.tmp.old`);
+      renameSync(path, aside);
+      rmSync(aside, { recursive: true, force: true });
     } catch {
       // gone already, or not ours to remove: harmless
     }
+  }
+}
+
+function touch(dir: string): void {
+  try {
+    const now = new Date();
+    utimesSync(dir, now, now);
+  } catch {
+    // a read-only copy still runs; it may be removed a week after its unpack instead
   }
 }
 

@@ -167,7 +167,7 @@ describe('payload', () => {
     assert.equal(existsSync(elsewhereOld), false);
   });
 
-  it("removes other builds' copies unpacked more than a week ago when it unpacks, and nothing else", () => {
+  it("removes other builds' copies not started for more than a week when it unpacks, and nothing else", () => {
     const { file, index } = executable();
     const parent = join(scratch, 'cache-old', 'app');
     const copy = (name: string, daysAgo: number, where = parent) => {
@@ -187,10 +187,15 @@ describe('payload', () => {
     unpackInto(file, index, parent);
     assert.equal(existsSync(old), false);
     for (const kept of [recent, unrelated, link, join(target, 'clawdbot.cjs')]) assert.equal(existsSync(kept), true, kept);
-    // Reusing a complete copy removes nothing: only an unpack does.
+    assert.deepEqual(readdirSync(parent).filter((n) => n.startsWith('.')), [], 'moved aside, then removed: nothing left over');
+    // Reusing a complete copy removes nothing (only an unpack does), and marks it as started now.
     const old2 = copy('1.2.0-bbbbbbbbbbbbbbbb', 8);
+    const mine = join(parent, `1.2.3-${index.id}`);
+    const longAgo = new Date(Date.now() - 8 * 24 * 3600_000);
+    utimesSync(mine, longAgo, longAgo);
     unpackInto(file, index, parent);
     assert.equal(existsSync(old2), true);
+    assert.ok(Date.now() - statSync(mine).mtimeMs < 60_000, 'started now: another build will not remove it for a week');
   });
 
   it('repairs its folder from the executable it started from, even after that file was replaced', () => {

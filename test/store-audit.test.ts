@@ -247,7 +247,7 @@ test('migration 7 keeps the sessions of an older database (now keyed by conversa
   const remember = [{ role: 'user' as const, text: 'next', at: 400 }, { role: 'assistant' as const, text: 'answer', at: 401 }];
   store.completeTurn({ inboxId: rec.inboxId, conversation: 'cli:t', reply: { platform: 'cli', chatId: 't', inReplyTo: 'm2', text: 'answer' }, remember, sessionTtlMs: 1000 }, 401);
   assert.deepEqual(store.sessions.history('cli:t', 500, 1000, 10).map((h) => h.text), ['earlier words', 'next', 'answer'], 'the session went on');
-  assert.equal(store.inbox.prune(3), 1, 'the old done turn is pruned, the new one kept');
+  assert.equal(store.inbox.prune(3, 0), 1, 'the old done turn is pruned, the new one kept');
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });

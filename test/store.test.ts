@@ -71,24 +71,34 @@ describe('store', () => {
     finish(at('old-done-2', 140), 150);
     finish(at('recent', 2000), 2010);
     finish(at('clock-went-back', 50), 60); // received after 'recent' but stamped earlier: waits for a later prune
-    assert.equal(s.inbox.prune(1000), 2);
+    assert.equal(s.inbox.prune(1000, 0), 2);
     const left = () => ['old-done', 'old-pending', 'old-but-finished-late', 'old-done-2', 'recent', 'clock-went-back']
       .filter((id) => s.inbox.record(msg(id), 'test:c1', 9999).duplicate);
     assert.deepEqual(left(), ['old-pending', 'old-but-finished-late', 'recent', 'clock-went-back']);
-    assert.equal(s.inbox.prune(Number.MAX_SAFE_INTEGER), 3, 'every finished turn (the ones just re-recorded are pending)');
+    assert.equal(s.inbox.prune(Number.MAX_SAFE_INTEGER, 0), 3, 'every finished turn (the ones just re-recorded are pending)');
     s.close();
   });
 
   it("prune keeps a finished turn whose reply still waits for its recipient, and forgets sent messages that answered no turn", () => {
-    const s = Store.open(':memory:');
+    const opened = openDb(':memory:');
+    const s = new Store(opened);
     const r = s.inbox.record(msg('waiting'), 'test:c1', 100);
     if (r.duplicate) throw new Error('dup');
     const reply = s.completeTurn({ inboxId: r.inboxId, conversation: 'test:c1', reply: { platform: 'test', chatId: 'c1', inReplyTo: 'waiting', text: 'for later' }, remember: [], sessionTtlMs: 1 }, 110);
-    assert.equal(s.inbox.prune(1000), 0, 'its recipient is offline: the reply waits, and so does its turn');
+    assert.equal(s.inbox.prune(1000, 0), 0, 'its recipient is offline: the reply waits, and so does its turn');
     assert.equal(s.outbox.pendingFor('test', 'c1').length, 1);
+    // A reply that answered a turn is never Outbox.prune's to delete: it goes with its turn.
     s.outbox.markSent(reply, { platformMessageIds: ['p1'], sentAt: 5000 });
-    assert.equal(s.inbox.prune(1000), 1, 'sent: the turn and its reply go');
-    assert.equal(s.outbox.get(reply), undefined);
+    assert.equal(s.outbox.prune(1000), 0);
+    assert.equal(s.inbox.prune(1000, 0), 1, 'sent: the turn and its reply go');
+    assert.equal(opened.db.prepare('SELECT count(*) FROM outbox').pluck().get(), 0);
+    // A reply that waited too long (a client that never comes back) goes with its turn too.
+    const r2 = s.inbox.record(msg('never'), 'test:c1', 120);
+    if (r2.duplicate) throw new Error('dup');
+    s.completeTurn({ inboxId: r2.inboxId, conversation: 'test:c1', reply: { platform: 'test', chatId: 'c1', inReplyTo: 'never', text: 'lost' }, remember: [], sessionTtlMs: 1 }, 130);
+    assert.equal(s.inbox.prune(1000, 100), 0, 'queued at 130, after the give-up cut: still waited for');
+    assert.equal(s.inbox.prune(1000, 500), 1, 'queued before the give-up cut');
+    assert.equal(s.outbox.pendingFor('test', 'c1').length, 0);
 
     const notice = (text: string, at: number) => s.queueMessage({ platform: 'test', chatId: 'c1', text }, at);
     const sentOld = notice('old report', 200);
@@ -202,14 +212,18 @@ describe('store', () => {
     turn('fresh', 0, 60_000);
     // 'old' has been idle since 2000: expired at the cut. Its first turn goes; its second is kept, since
     // it comes after the first live entry of 'live' (the deletion is a rowid prefix).
-    assert.equal(s.sessions.prune(10_000), 2);
+    assert.equal(s.sessions.prune(10_000, 0), 2);
     assert.deepEqual(s.sessions.recent(5).map((r) => r.conversation).sort(), ['fresh', 'live']);
     assert.deepEqual(s.sessions.history('live', 60_001, 1e9, 10).map((h) => h.text), ['live-q0', 'live-a0', 'live-q1', 'live-a1']);
     assert.deepEqual(s.sessions.history('fresh', 60_001, 1e9, 10).map((h) => h.text), ['fresh-q0', 'fresh-a0']);
-    assert.equal(s.sessions.prune(100_000), 8, 'everything, once every session is idle since the cut');
+    assert.equal(s.sessions.prune(100_000, 0), 8, 'everything, once every session is idle since the cut');
     assert.deepEqual(s.sessions.recent(5), []);
     turn('old', 2, 200_000);
     assert.deepEqual(s.sessions.history('old', 200_001, 1e9, 10).map((h) => h.text), ['old-q2', 'old-a2'], 'a conversation that comes back starts afresh');
+    // A session that never pauses pins nothing older than `oldest`: it keeps its recent entries.
+    for (let i = 3; i < 8; i++) turn('old', i, 200_000 + i * 100_000);
+    assert.equal(s.sessions.prune(900_000, 550_000), 4, 'its entries before 550,000 (two turns), though its session is live');
+    assert.deepEqual(s.sessions.history('old', 900_001, 1e9, 10).map((h) => h.text), ['old-q4', 'old-a4', 'old-q5', 'old-a5', 'old-q6', 'old-a6', 'old-q7', 'old-a7']);
     s.close();
   });
 
@@ -224,6 +238,8 @@ describe('store', () => {
     turn('d', 1001);
     const seen = s.sessions.history('g', 1002, 60_000, 10).map((h) => h.text);
     assert.deepEqual(seen.filter((t) => t.startsWith('d-')), [], "d's entries are not g's history");
+    turn('g', 1003); // g goes on: its new entries point back at the reused rowid
+    assert.deepEqual(s.sessions.history('g', 1004, 60_000, 10).map((h) => h.text), ['g-q', 'g-a'].map((t) => t), "g's own entries only");
     s.close();
   });
 

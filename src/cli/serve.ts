@@ -27,6 +27,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 const DAY = 24 * 3600_000;
 /** Schedule runs older than this are deleted (each schedule's newest run is always kept). */
 const SCHEDULE_RUNS_KEPT_MS = 90 * DAY;
+/** A reply waits this long for a recipient who is offline (a WebSocket client that never comes back), then goes with its turn. */
+const REPLY_WAITED_MAX_MS = 30 * DAY;
 /** The seed's example key: refused as a real secret would be, but only warned about on loopback. */
 const PLACEHOLDER_KEYS = new Set(['your-secure-key', 'changeme', 'change-me']);
 /** Platforms whose clients say who they are (the `user` field), rather than the platform vouching for it. */
@@ -158,12 +160,24 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
       busy(); // sustained work that never reaches Executor.run (probes, unrouted messages) gets optimized code too
     }, 1000),
     setInterval(() => {
-      store.inbox.prune(Date.now() - 2 * DAY);
-      store.outbox.prune(Date.now() - 2 * DAY);
-      // History of sessions that expired (the seed's sessions vanish with their TTL): kept two days like the inbox.
-      store.sessions.prune(Date.now() - Math.max(2 * DAY, current.sessions.ttlMs));
-      store.schedules.prune(Date.now() - SCHEDULE_RUNS_KEPT_MS);
-      if (memory && current.memory.ttlMs !== undefined) memory.prune(current.memory.ttlMs, Date.now());
+      const now = Date.now();
+      // Each on its own: one that fails (another process holding the database longer than the busy
+      // timeout) is logged and tried again an hour later, and the others still run.
+      const prune = (what: string, fn: () => unknown) => {
+        try {
+          fn();
+        } catch (err) {
+          log.warn({ what, err: (err as Error).message }, 'prune failed; tried again in an hour');
+        }
+      };
+      prune('inbox', () => store.inbox.prune(now - 2 * DAY, now - REPLY_WAITED_MAX_MS));
+      prune('outbox', () => store.outbox.prune(now - 2 * DAY));
+      // History of sessions that expired (the seed's sessions vanish with their TTL): kept two days like the
+      // inbox; a session that never pauses keeps its last month.
+      const expired = now - Math.max(2 * DAY, current.sessions.ttlMs);
+      prune('sessions', () => store.sessions.prune(expired, expired - 30 * DAY));
+      prune('schedule runs', () => store.schedules.prune(now - SCHEDULE_RUNS_KEPT_MS));
+      if (memory && current.memory.ttlMs !== undefined) prune('memory', () => memory.prune(current.memory.ttlMs!, now));
     }, 3600_000),
     // Once, when start-up is over: its garbage back to the OS (idle RSS; see releaseStartupMemory).
     startupMemoryTimer(() => gateway.busy > 0),

@@ -27,11 +27,11 @@ export class Inbox {
     );
     this.#pending = db.prepare(`SELECT id, conversation, payload FROM inbox WHERE status = 'pending' ORDER BY id`);
     this.#firstSince = db.prepare(`SELECT id FROM inbox WHERE received_at >= ? ORDER BY id LIMIT 1`).pluck();
-    // A finished turn whose reply still waits for its recipient (an offline WebSocket chat) stays: its
-    // outbox row goes with it (ON DELETE CASCADE), and that reply is waited for however long it takes.
+    // A finished turn whose reply still waits for its recipient (an offline WebSocket chat) stays, for a
+    // while: its outbox row goes with it (ON DELETE CASCADE).
     this.#prune = db.prepare(
       `DELETE FROM inbox WHERE id < ? AND status = 'done' AND done_at < ?
-         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.inbox_id = inbox.id AND o.status = 'pending')`,
+         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.inbox_id = inbox.id AND o.status = 'pending' AND o.created_at >= ?)`,
     );
   }
 
@@ -55,9 +55,11 @@ export class Inbox {
    * Messages arrive in id order, so the ones old enough to go are (nearly) a prefix of the table: the
    * delete looks at that prefix only, by rowid, instead of scanning the whole table (there is no index on
    * done_at: every turn would pay for it). A row the clock put out of order waits for a later prune.
+   * A turn whose reply still waits for its recipient is kept, with the reply, unless the reply was queued
+   * before `givenUpBefore` (a WebSocket client that never came back).
    */
-  prune(before: number): number {
+  prune(before: number, givenUpBefore: number): number {
     const recentFrom = (this.#firstSince.get(before) as number | undefined) ?? Number.MAX_SAFE_INTEGER;
-    return this.#prune.run(recentFrom, before).changes;
+    return this.#prune.run(recentFrom, before, givenUpBefore).changes;
   }
 }
