@@ -204,13 +204,20 @@ describe('approvals', () => {
   });
 });
 
-test('migration 4 keeps outbox rows of an older database and allows messages without a turn', async () => {
+/** A database file as a build with the first `version` migrations left it (open with `raw`, then close it). */
+function olderDatabase(version: number) {
   const dir = mkdtempSync(join(tmpdir(), 'clawdbot-mig-'));
   const path = join(dir, 'db.sqlite');
   const native = nativeParts();
   const raw = native.addon ? new BetterSqlite3(path, { nativeBinding: native.addon }) : new BetterSqlite3(path);
-  for (const m of migrations.slice(0, 3)) raw.exec(m);
-  raw.pragma('user_version = 3');
+  raw.loadExtension(native.vec0);
+  for (const m of migrations.slice(0, version)) raw.exec(m);
+  raw.pragma(`user_version = ${version}`);
+  return { dir, path, raw };
+}
+
+test('migration 4 keeps outbox rows of an older database and allows messages without a turn', async () => {
+  const { path, raw } = olderDatabase(3);
   raw.prepare("INSERT INTO inbox (platform, message_id, conversation, payload, received_at) VALUES ('cli', 'm1', 'cli:t', '{}', 1)").run();
   raw.prepare("INSERT INTO outbox (inbox_id, platform, chat_id, in_reply_to, text, next_attempt_at, created_at, parts_sent) VALUES (1, 'cli', 't', 'm1', 'queued reply', 1, 1, 2)").run();
   raw.close();
@@ -228,13 +235,7 @@ test('migration 4 keeps outbox rows of an older database and allows messages wit
 });
 
 test('migration 7 keeps the sessions of an older database (now keyed by conversation alone) and prunes done turns without the index', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'clawdbot-mig-'));
-  const path = join(dir, 'db.sqlite');
-  const native = nativeParts();
-  const raw = native.addon ? new BetterSqlite3(path, { nativeBinding: native.addon }) : new BetterSqlite3(path);
-  raw.loadExtension(native.vec0);
-  for (const m of migrations.slice(0, 6)) raw.exec(m);
-  raw.pragma('user_version = 6');
+  const { dir, path, raw } = olderDatabase(6);
   raw.prepare("INSERT INTO sessions (conversation, started_at, updated_at) VALUES ('cli:t', 100, 200)").run();
   raw.prepare("INSERT INTO messages (conversation, role, text, at) VALUES ('cli:t', 'user', 'earlier words', 150)").run();
   raw.prepare("INSERT INTO inbox (platform, message_id, conversation, payload, status, received_at, done_at) VALUES ('cli', 'm1', 'cli:t', '{}', 'done', 1, 2)").run();
@@ -253,13 +254,7 @@ test('migration 7 keeps the sessions of an older database (now keyed by conversa
 });
 
 test('migration 8 chains the history of an older database: each conversation, its live session, its count', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'clawdbot-mig-'));
-  const path = join(dir, 'db.sqlite');
-  const native = nativeParts();
-  const raw = native.addon ? new BetterSqlite3(path, { nativeBinding: native.addon }) : new BetterSqlite3(path);
-  raw.loadExtension(native.vec0);
-  for (const m of migrations.slice(0, 7)) raw.exec(m);
-  raw.pragma('user_version = 7');
+  const { dir, path, raw } = olderDatabase(7);
   // Conversation a: an expired session's entries (at 100, 110), then the live one (from 500); b interleaved.
   raw.prepare("INSERT INTO sessions (conversation, started_at, updated_at) VALUES ('a', 500, 530), ('b', 100, 520)").run();
   const add = raw.prepare('INSERT INTO messages (conversation, role, text, at) VALUES (?, ?, ?, ?)');

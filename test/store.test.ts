@@ -11,6 +11,18 @@ const msg = (id: string, text = 'hi'): InboundMessage => ({
   platform: 'test', id, chat: { id: 'c1', type: 'dm' }, sender: { id: 'u1' }, text, sentAt: 1000, attachments: [],
 });
 
+/** Finished turns in a Telegram group chat: `say(id, user, text, at)` records the message and completes it with "re: <text>". */
+function groupTurns(s: Store, chatId: string, sessionTtlMs: number) {
+  const conversation = `telegram:${chatId}`;
+  return (id: string, user: string, text: string, at: number) => {
+    const r = s.inbox.record({ platform: 'telegram', id, chat: { id: chatId, type: 'group' }, sender: { id: user }, text, sentAt: at, attachments: [] }, conversation, at);
+    if (r.duplicate) throw new Error('dup');
+    const answer = `re: ${text}`;
+    s.completeTurn({ inboxId: r.inboxId, conversation, reply: { platform: 'telegram', chatId, text: answer },
+      remember: [{ role: 'user', text, at }, { role: 'assistant', text: answer, at }], sessionTtlMs }, at);
+  };
+}
+
 describe('store', () => {
   it('opens with WAL, migrations applied once, sqlite-vec loaded', () => {
     const dir = mkdtempSync(join(tmpdir(), 'clawdbot-db-'));
@@ -239,19 +251,14 @@ describe('store', () => {
     const seen = s.sessions.history('g', 1002, 60_000, 10).map((h) => h.text);
     assert.deepEqual(seen.filter((t) => t.startsWith('d-')), [], "d's entries are not g's history");
     turn('g', 1003); // g goes on: its new entries point back at the reused rowid
-    assert.deepEqual(s.sessions.history('g', 1004, 60_000, 10).map((h) => h.text), ['g-q', 'g-a'].map((t) => t), "g's own entries only");
+    assert.deepEqual(s.sessions.history('g', 1004, 60_000, 10).map((h) => h.text), ['g-q', 'g-a'], "g's own entries only");
     s.close();
   });
 
   it('forget that empties the live session: the next turn starts a new one (history and count), not the expired one', () => {
     const s = Store.open(':memory:');
     const conversation = 'telegram:-7';
-    const say = (id: string, user: string, text: string, at: number) => {
-      const r = s.inbox.record({ platform: 'telegram', id, chat: { id: '-7', type: 'group' }, sender: { id: user }, text, sentAt: at, attachments: [] }, conversation, at);
-      if (r.duplicate) throw new Error('dup');
-      s.completeTurn({ inboxId: r.inboxId, conversation, reply: { platform: 'telegram', chatId: '-7', text: `re: ${text}` },
-        remember: [{ role: 'user', text, at }, { role: 'assistant', text: `re: ${text}`, at }], sessionTtlMs: 10_000 }, at);
-    };
+    const say = groupTurns(s, '-7', 10_000);
     say('1', 'bob', 'bob old', 1000); // a session that expires
     say('2', 'ann', 'ann live', 50_000); // the live session holds only ann's turn
     assert.equal(s.memory.forget({ user: 'ann', platform: 'telegram' }).messages, 2);
@@ -266,13 +273,7 @@ describe('store', () => {
   it("memory forget in a group chat deletes the person's entries and the replies to them; the others' history stays whole", () => {
     const s = Store.open(':memory:');
     const conversation = 'telegram:-100';
-    const say = (id: string, user: string, text: string, at: number) => {
-      const r = s.inbox.record({ platform: 'telegram', id, chat: { id: '-100', type: 'group' }, sender: { id: user }, text, sentAt: at, attachments: [] }, conversation, at);
-      if (r.duplicate) throw new Error('dup');
-      const answer = `re: ${text}`;
-      s.completeTurn({ inboxId: r.inboxId, conversation, reply: { platform: 'telegram', chatId: '-100', text: answer },
-        remember: [{ role: 'user', text, at }, { role: 'assistant', text: answer, at }], sessionTtlMs: 60_000 }, at);
-    };
+    const say = groupTurns(s, '-100', 60_000);
     say('1', 'ann', 'ann one', 1000);
     say('2', 'bob', 'bob one', 1001);
     say('3', 'ann', 'ann two', 1002);
