@@ -21,7 +21,7 @@ import { adminCommandOf } from './admin.ts';
 import type { MetricsSink } from './metrics-sink.ts';
 import type { Role, RoleMap } from './policy.ts';
 import { ChatLimits } from './ratelimit.ts';
-import { StreamRedactor, type Redactor } from './redact.ts';
+import { StreamRedactor, type TextRedactor } from './redact.ts';
 import { matchRoute } from './router.ts';
 import type { ActionResult, DeliveryReceipt, Identity, InboundMessage, OutboundMessage } from './types.ts';
 
@@ -55,9 +55,9 @@ export class Gateway {
   #chatLimits: ChatLimits;
 
   /** Secrets of the config (and credential look-alikes) never leave in a reply, nor sit in the outbox. */
-  #redactor: Pick<Redactor, 'redact' | 'longestSpaced'> | undefined;
+  #redactor: TextRedactor | undefined;
 
-  constructor(deps: { config: Config; store: Store; executor: Executor; adapters: AdapterRegistry; log: Logger; metrics?: MetricsSink; redactor?: Pick<Redactor, 'redact' | 'longestSpaced'> }) {
+  constructor(deps: { config: Config; store: Store; executor: Executor; adapters: AdapterRegistry; log: Logger; metrics?: MetricsSink; redactor?: TextRedactor }) {
     this.#metrics = deps.metrics;
     this.#redactor = deps.redactor;
     this.#chatLimits = new ChatLimits(deps.config.security.rateLimits);
@@ -72,7 +72,7 @@ export class Gateway {
    * Takes a reloaded configuration: turns that start from now on route and run with it (a turn in
    * flight finishes with what it started with). Adapters keep running as they are.
    */
-  reconfigure(config: Config, redactor?: Pick<Redactor, 'redact' | 'longestSpaced'>): void {
+  reconfigure(config: Config, redactor?: TextRedactor): void {
     this.#config = config;
     if (redactor) this.#redactor = redactor;
     this.#chatLimits = new ChatLimits(config.security.rateLimits);

@@ -80,6 +80,9 @@ export class Redactor {
   }
 }
 
+/** What the gateway redacts replies and streamed deltas with. */
+export type TextRedactor = Pick<Redactor, 'redact' | 'longestSpaced'>;
+
 /** Characters a stream holds back at least (see StreamRedactor). */
 const STREAM_HOLD = 16;
 

@@ -10,6 +10,18 @@ import { migrations } from './migrations.ts';
 
 export type { Db };
 
+/**
+ * For a prune by rowid range: the id of the first row of `table` whose `column` (a time) is at or after
+ * the time asked for, or past every id when there is none. Rows arrive in id order, so the rows before it
+ * are (nearly) those older than that time, and a delete looks at that prefix of the table only, instead
+ * of an index on the time that every write would pay for. A row the clock put out of order waits for a
+ * later prune.
+ */
+export function firstIdSince(db: Db, table: string, column: string): (time: number) => number {
+  const first = db.prepare(`SELECT id FROM ${table} WHERE ${column} >= ? ORDER BY id LIMIT 1`).pluck();
+  return (time) => (first.get(time) as number | undefined) ?? Number.MAX_SAFE_INTEGER;
+}
+
 export interface OpenedDb {
   readonly db: Db;
   readonly path: string;

@@ -1,7 +1,7 @@
 // The durable inbox: an inbound message is acknowledged once its row is committed here. The payload
 // (the whole message) goes through the codec: encrypted when the database has a data key.
 import type { TextCodec } from './crypto.ts';
-import type { Db } from './db.ts';
+import { firstIdSince, type Db } from './db.ts';
 import type { InboundMessage } from '../core/types.ts';
 
 export interface PendingTurn {
@@ -26,7 +26,7 @@ export class Inbox {
        VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, message_id) DO NOTHING`,
     );
     this.#pending = db.prepare(`SELECT id, conversation, payload FROM inbox WHERE status = 'pending' ORDER BY id`);
-    this.#firstSince = db.prepare(`SELECT id FROM inbox WHERE received_at >= ? ORDER BY id LIMIT 1`).pluck();
+    this.#firstSince = firstIdSince(db, 'inbox', 'received_at');
     // A finished turn whose reply still waits for its recipient (an offline WebSocket chat) stays, for a
     // while: its outbox row goes with it (ON DELETE CASCADE).
     this.#prune = db.prepare(
@@ -51,15 +51,12 @@ export class Inbox {
   }
 
   /**
-   * Forgets finished turns older than `before` (ms epoch). Keep at least 24 h for redelivery dedupe.
-   * Messages arrive in id order, so the ones old enough to go are (nearly) a prefix of the table: the
-   * delete looks at that prefix only, by rowid, instead of scanning the whole table (there is no index on
-   * done_at: every turn would pay for it). A row the clock put out of order waits for a later prune.
+   * Forgets finished turns older than `before` (ms epoch), by rowid range (firstIdSince). Keep at least
+   * 24 h for redelivery dedupe.
    * A turn whose reply still waits for its recipient is kept, with the reply, unless the reply was queued
    * before `givenUpBefore` (a WebSocket client that never came back).
    */
   prune(before: number, givenUpBefore: number): number {
-    const recentFrom = (this.#firstSince.get(before) as number | undefined) ?? Number.MAX_SAFE_INTEGER;
-    return this.#prune.run(recentFrom, before, givenUpBefore).changes;
+    return this.#prune.run(this.#firstSince(before), before, givenUpBefore).changes;
   }
 }

@@ -1,7 +1,7 @@
 // The durable outbox: a reply is committed here before it is sent and marked sent after. The text goes
 // through the codec (encrypted when the database has a data key); where it goes stays clear.
 import type { TextCodec } from './crypto.ts';
-import type { Db } from './db.ts';
+import { firstIdSince, type Db } from './db.ts';
 import type { DeliveryReceipt, OutboundMessage } from '../core/types.ts';
 
 export interface OutboxRow extends OutboundMessage {
@@ -47,18 +47,17 @@ export class Outbox {
     this.#retry = db.prepare(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?`);
     this.#part = db.prepare(`UPDATE outbox SET parts_sent = max(parts_sent, ?) WHERE id = ?`);
     this.#dead = db.prepare(`UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?`);
-    this.#firstSince = db.prepare(`SELECT id FROM outbox WHERE created_at >= ? ORDER BY id LIMIT 1`).pluck();
+    this.#firstSince = firstIdSince(db, 'outbox', 'created_at');
     this.#prune = db.prepare(`DELETE FROM outbox WHERE id < ? AND inbox_id IS NULL AND status <> 'pending' AND created_at < ?`);
   }
 
   /**
    * Forgets messages that answered no turn (scheduled results, notices) once sent or given up, when
-   * older than `before`; a turn's reply goes with its inbox row (Inbox.prune). Like the inbox's, the
-   * delete looks at the old prefix of the table only, by rowid.
+   * older than `before`, by rowid range (firstIdSince); a turn's reply goes with its inbox row
+   * (Inbox.prune).
    */
   prune(before: number): number {
-    const recentFrom = (this.#firstSince.get(before) as number | undefined) ?? Number.MAX_SAFE_INTEGER;
-    return this.#prune.run(recentFrom, before).changes;
+    return this.#prune.run(this.#firstSince(before), before).changes;
   }
 
   /** Must run inside the transaction that finishes the turn (see Turns.complete); `inboxId` null for a message no turn asked for. */

@@ -9,7 +9,7 @@
 // pages a group commit wrote; docs/benchmarks.md). Reading the history follows the chain back from the
 // last entry: `max` lookups by rowid, however long the conversation.
 import type { TextCodec } from './crypto.ts';
-import type { Db } from './db.ts';
+import { firstIdSince, type Db } from './db.ts';
 import type { HistoryEntry } from '../core/types.ts';
 
 export class Sessions {
@@ -60,7 +60,7 @@ export class Sessions {
     );
     this.#appendNext = db.prepare(`INSERT INTO messages (conversation, role, text, at, prev) VALUES (?, ?, ?, ?, ?)`);
     this.#firstLiveSince = db.prepare(`SELECT min(first_message) FROM sessions WHERE updated_at >= ?`).pluck();
-    this.#firstAtSince = db.prepare(`SELECT id FROM messages WHERE at >= ? ORDER BY id LIMIT 1`).pluck();
+    this.#firstAtSince = firstIdSince(db, 'messages', 'at');
     this.#pruneMessages = db.prepare(`DELETE FROM messages WHERE id < ? AND at < ?`);
     this.#pruneSessions = db.prepare(`DELETE FROM sessions WHERE updated_at < ?`);
   }
@@ -69,13 +69,13 @@ export class Sessions {
    * Forgets sessions idle since `before` and the history no session can read any more: entries older
    * than `before` that come before the first live entry of every session active since then, and in any
    * case entries older than `oldest` (a session that never pauses would otherwise keep everything it ever
-   * had; it reads its last entries, not those). Entries arrive in rowid order, so that is (nearly) a
-   * prefix of the table, deleted by rowid range like the inbox's. `before` must be at least the session
+   * had; it reads its last entries, not those). That is (nearly) a prefix of the table, deleted by rowid
+   * range (firstIdSince). `before` must be at least the session
    * TTL ago: a session idle for longer has expired. Returns the number of entries deleted.
    */
   prune(before: number, oldest: number): number {
     const live = (this.#firstLiveSince.get(before) as number | null | undefined) ?? Number.MAX_SAFE_INTEGER;
-    const young = (this.#firstAtSince.get(oldest) as number | undefined) ?? Number.MAX_SAFE_INTEGER;
+    const young = this.#firstAtSince(oldest);
     const keepFrom = Math.max(live, young);
     const n = this.#pruneMessages.run(keepFrom, before).changes;
     this.#pruneSessions.run(before);
