@@ -361,17 +361,18 @@ describe('gateway: ordering and concurrency', () => {
   });
 
   it("the next turn's preview waits for the previous reply to be sent (a preview is a message in the chat)", async (t) => {
-    const h = await harness(t, { streaming: true, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    const h = await harness(t, { streaming: true }); // the model's answer: an instant reply has no preview
     const platform = deferred<void>();
     h.adapter.gate = platform.promise;
     const p = ['m1', 'm2'].map((id) => h.gateway.receive(msg(id, 'hi')));
     await h.watch.until(() => h.adapter.attempts.length === 1, 'the first send');
     await settle();
-    assert.deepEqual(h.events, ['preview:m1', 'send:m1']);
+    const turn = (id: string) => [`preview:${id}`, 'model:start:hi', 'model:end:hi', `send:${id}`];
+    assert.deepEqual(h.events, turn('m1'));
     h.adapter.gate = undefined;
     platform.resolve();
     await Promise.all(p);
-    assert.deepEqual(h.events, ['preview:m1', 'send:m1', 'sent:m1', 'preview:m2', 'send:m2', 'sent:m2']);
+    assert.deepEqual(h.events, [...turn('m1'), 'sent:m1', ...turn('m2'), 'sent:m2']);
   });
 
   it('runs different conversations in parallel, never more model calls at once than max_concurrency', async (t) => {
@@ -655,6 +656,44 @@ describe('gateway: group commit', () => {
     const outcome = await h.gateway.receive(msg('l1', 'hello'));
     assert.equal(sentState(outcome), 'sent');
     assert.deepEqual(atCall, ['pending']);
+  });
+
+  it('a fixed reply commits in the same group as its message: once submit() resolves, the reply is queued too', async (t) => {
+    const f = fileStore(t);
+    const h = await harness(t, { store: f.store, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    const s = await h.gateway.submit(msg('f1', 'hello'));
+    assert.equal(s.duplicate, false);
+    assert.deepEqual([f.seen("SELECT status FROM inbox WHERE message_id = 'f1'"), f.seen('SELECT count(*) FROM outbox'), f.seen('SELECT count(*) FROM messages')], ['done', 1, 2]);
+    if (!s.duplicate) assert.equal(sentState(await s.outcome), 'sent');
+  });
+
+  it('a fixed reply to a message delivered twice at once is written and sent once', async (t) => {
+    const f = fileStore(t);
+    const h = await harness(t, { store: f.store, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    const outcomes = await Promise.all([h.gateway.receive(msg('f2', 'hello')), h.gateway.receive(msg('f2', 'hello'))]);
+    assert.deepEqual(outcomes.map(sentState).sort(), ['duplicate', 'sent']);
+    await h.store.settled();
+    assert.deepEqual([f.seen('SELECT count(*) FROM inbox'), f.seen('SELECT count(*) FROM outbox'), f.seen('SELECT count(*) FROM messages')], [1, 1, 2]);
+    assert.equal(h.adapter.attempts.length, 1);
+  });
+
+  it('a fixed reply to a message whose record fails is neither written nor sent', async (t) => {
+    const f = fileStore(t);
+    const h = await harness(t, { store: f.store, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    const record = f.store.inbox.record.bind(f.store.inbox);
+    f.store.inbox.record = () => { throw new Error('disk full'); };
+    await assert.rejects(h.gateway.receive(msg('f4', 'hello')), /disk full/);
+    await h.store.settled();
+    await settle();
+    assert.deepEqual([h.adapter.attempts.length, f.seen('SELECT count(*) FROM outbox'), f.seen('SELECT count(*) FROM messages')], [0, 0, 0]);
+    f.store.inbox.record = record;
+    assert.equal(sentState(await h.gateway.receive(msg('f4', 'hello'))), 'sent');
+  });
+
+  it('a fixed reply shows no preview (nothing to wait for)', async (t) => {
+    const h = await harness(t, { streaming: true, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    assert.equal(sentState(await h.gateway.receive(msg('f3', 'hello'))), 'sent');
+    assert.deepEqual(h.events.filter((e) => e.startsWith('preview:')), []);
   });
 
   it('when the commit of a message fails, nothing is answered and the sender gets the error', async (t) => {

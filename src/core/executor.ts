@@ -22,7 +22,7 @@ import type { ModelClient } from './models/types.ts';
 import { authorize } from './policy.ts';
 import { compileTemplate, TEMPLATE_VARIABLES } from './template.ts';
 import { templateVars, type Turn } from './turn.ts';
-import type { Action, ActionResult } from './types.ts';
+import type { Action, ActionResult, Identity } from './types.ts';
 
 /** Arguments for a command: words typed after its name, or named values (a tool call). */
 export type EntryArgs = readonly string[] | Readonly<Record<string, unknown>>;
@@ -141,6 +141,17 @@ export class Executor {
       return denied;
     }
     return this.#runEntry(entry, turn, args);
+  }
+
+  /**
+   * Whether running `name` for this identity has no effect but its reply: a fixed reply (a template)
+   * the identity may have. The gateway starts such a turn before its message is durably recorded (the
+   * reply commits with the record, see Gateway). Everything else (the model, commands, workflows, a
+   * denial, which is audited) may act on the world and waits for the record.
+   */
+  isInstant(name: string, identity: Pick<Identity, 'role'>): boolean {
+    const entry = this.catalogue.get(name);
+    return entry?.kind === 'action' && entry.action.kind === 'reply' && authorize(identity, entry.role, name).allowed;
   }
 
   /**

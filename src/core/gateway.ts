@@ -7,10 +7,16 @@
 // that has committed: writes commit in groups (Store.write), and a conversation whose messages arrive
 // back to back would otherwise pay one commit per turn. Replies still leave after their commit and in
 // turn order (#deliveries); history() waits for the queued commit (Store.settled).
+//
+// Likewise a turn starts as soon as its message's record is queued. Until the record has committed it
+// may only decide: route, rate limit, a fixed reply (Executor.isInstant). Those queue their completion
+// behind the record, so an instant reply commits in the same group as its message (one commit, not two,
+// before the answer leaves). Anything with an effect beyond its reply (a model call, a command, a
+// typing indicator) first waits for the record, and a duplicate ends there.
 import type { Adapter, AdapterHost, Submitted, TurnOutcome } from '../adapters/contract.ts';
 import type { AdapterRegistry } from '../adapters/registry.ts';
 import type { Store } from '../store/store.ts';
-import type { PendingTurn } from '../store/inbox.ts';
+import type { PendingTurn, RecordResult } from '../store/inbox.ts';
 import type { OutboxRow } from '../store/outbox.ts';
 import type { MediaConfig } from './config/media.ts';
 import type { Config } from './config/types.ts';
@@ -30,6 +36,17 @@ const MAX_ATTEMPTS = 12;
 /** A reply whose recipient is offline waits this long before it is looked at again (online() is sooner). */
 const OFFLINE_RECHECK_MS = 10 * 60_000;
 
+/** A turn in this process's queue. `record` is filled when its inbox row is written (in the batch that commits it). */
+interface QueuedTurn {
+  readonly conversation: string;
+  readonly message: InboundMessage;
+  readonly record: { result?: RecordResult | undefined };
+  /** Settles once the record has committed: the inbox id, or null for a duplicate. */
+  readonly recorded: Promise<number | null>;
+}
+
+const DUPLICATE: TurnOutcome = { duplicate: true };
+
 export function conversationKey(m: { readonly platform: string; readonly chat: Pick<InboundMessage['chat'], 'id'> }): string {
   return `${m.platform}:${m.chat.id}`;
 }
@@ -45,7 +62,7 @@ export class Gateway {
   /** Tail of each conversation's replies: a reply is handed to the adapter after the one before it. */
   readonly #deliveries = new Map<string, Promise<unknown>>();
   readonly #sending = new Set<number>();
-  /** Inbox ids queued or running in this process, so recover() never starts one a second time. */
+  /** Inbox ids of turns queued or running in this process, so recover() never starts one a second time. */
   readonly #queued = new Set<number>();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #abort = new AbortController();
@@ -112,17 +129,34 @@ export class Gateway {
   async submit(message: InboundMessage, onDelta?: (text: string) => void): Promise<Submitted> {
     if (!this.#accepting) throw new AdapterError(message.platform, 'unavailable', 'shutting down');
     const conversation = conversationKey(message);
-    // Records of one event-loop turn commit together; their callbacks run in arrival order, so
-    // per-conversation order is kept.
-    const rec = await this.#store.writeOne(() => this.#store.inbox.record(message, conversation, Date.now()));
+    // Records of one event-loop turn commit together, in arrival order, so per-conversation order is kept.
+    const record: QueuedTurn['record'] = {};
+    const committed = this.#store.writeOne(() => {
+      const r = this.#store.inbox.record(message, conversation, Date.now());
+      record.result = r;
+      if (!r.duplicate) this.#queued.add(r.inboxId);
+      return r;
+    });
+    const recorded = committed.then((r) => (r.duplicate ? null : r.inboxId), (err: unknown) => {
+      record.result = undefined; // rolled back with its batch: nothing may be written against it
+      throw err;
+    });
+    recorded.catch(() => undefined); // an instant turn never waits for it: the failure is reported below
+    // Queued now, before the commit (see the top of this file).
+    const outcome = this.#enqueue({ conversation, message, record, recorded }, onDelta);
+    let rec: RecordResult;
+    try {
+      rec = await committed;
+    } catch (err) {
+      outcome.catch(() => undefined); // the same failure, reported here
+      throw err;
+    }
     if (rec.duplicate) {
       this.#log.info({ platform: message.platform, id: message.id }, 'duplicate message ignored');
       return { duplicate: true };
     }
     this.#metrics?.message(message.platform, 'in');
-    // Accepted while shutting down: the turn stays in the inbox and the next start does it.
-    if (!this.#accepting) throw new AdapterError(message.platform, 'unavailable', 'shutting down');
-    return { duplicate: false, outcome: this.#enqueue({ inboxId: rec.inboxId, conversation, message }, onDelta) };
+    return { duplicate: false, outcome };
   }
 
   /**
@@ -143,7 +177,10 @@ export class Gateway {
   recover(): void {
     const pending = this.#store.inbox.pending().filter((t) => this.#adapters.has(t.message.platform) && !this.#queued.has(t.inboxId));
     if (pending.length > 0) this.#log.info({ turns: pending.length }, 'resuming unfinished turns');
-    for (const t of pending) void this.#enqueue(t);
+    for (const t of pending) {
+      this.#queued.add(t.inboxId);
+      void this.#enqueue({ conversation: t.conversation, message: t.message, record: { result: { duplicate: false, inboxId: t.inboxId } }, recorded: Promise.resolve(t.inboxId) });
+    }
     this.flushDue();
   }
 
@@ -167,8 +204,7 @@ export class Gateway {
     await raceTimeout(settled(), 1000);
   }
 
-  #enqueue(t: PendingTurn, onDelta?: (text: string) => void): Promise<TurnOutcome> {
-    this.#queued.add(t.inboxId);
+  #enqueue(t: QueuedTurn, onDelta?: (text: string) => void): Promise<TurnOutcome> {
     const prev = this.#queues.get(t.conversation) ?? Promise.resolve();
     let release!: () => void;
     const gate = new Promise<void>((r) => { release = r; });
@@ -178,19 +214,23 @@ export class Gateway {
     this.#inFlight.add(tail);
     void tail.then(() => {
       release(); // a turn that ended without queueing a completion (no route, failure, shutdown)
-      this.#queued.delete(t.inboxId);
+      if (t.record.result && !t.record.result.duplicate) this.#queued.delete(t.record.result.inboxId);
       this.#inFlight.delete(tail);
       if (this.#queues.get(t.conversation) === gate) this.#queues.delete(t.conversation);
     });
     return run;
   }
 
-  /** Hands a reply to its adapter once it is committed and the conversation's previous reply has been handed over. */
-  #deliverInOrder(conversation: string, committed: Promise<number>, reply: OutboundMessage): Promise<'sent' | 'queued' | 'dead'> {
+  /**
+   * Hands a reply to its adapter once it is committed and the conversation's previous reply has been
+   * handed over. `committed` gives the reply's outbox id, or null when nothing was queued (the turn's
+   * message was a duplicate).
+   */
+  #deliverInOrder(conversation: string, committed: Promise<number | null>, reply: OutboundMessage): Promise<'sent' | 'queued' | 'dead' | 'none'> {
     const prev = this.#deliveries.get(conversation) ?? Promise.resolve();
     // Reserved from its commit on: flushDue()/online() must not send it ahead of the reply before it, nor twice.
-    const reserved = committed.then((id) => { this.#sending.add(id); return id; });
-    const mine = Promise.all([reserved, prev]).then(([id]) => this.#deliver({ id, attempts: 0, partsSent: 0, ...reply }, true));
+    const reserved = committed.then((id) => { if (id !== null) this.#sending.add(id); return id; });
+    const mine = Promise.all([reserved, prev]).then(([id]) => (id === null ? 'none' as const : this.#deliver({ id, attempts: 0, partsSent: 0, ...reply }, true)));
     const tail = mine.then(() => undefined, () => undefined);
     this.#deliveries.set(conversation, tail);
     void tail.then(() => {
@@ -199,7 +239,7 @@ export class Gateway {
     return mine;
   }
 
-  async #process(t: PendingTurn, release: () => void, onDelta?: (text: string) => void): Promise<TurnOutcome> {
+  async #process(t: QueuedTurn, release: () => void, onDelta?: (text: string) => void): Promise<TurnOutcome> {
     const { message } = t;
     const started = Date.now();
     const { sessions } = this.#config;
@@ -211,25 +251,26 @@ export class Gateway {
       await this.#store.settled(); // the previous turn's entries may still be in the commit queue
       return this.#store.sessions.history(t.conversation, started, sessions.ttlMs, sessions.maxHistory);
     };
-    // Chat commands (/run, /approve, ...) come before the rules: a route cannot shadow them. The cheap
-    // first-character test keeps ordinary messages off the parser.
     // Fields for log lines of this turn; not a child logger: pino copies and redacts a child's bindings
     // when it is made, which costs more than the whole turn of a static reply.
     const where = { platform: message.platform, chat: message.chat.id, message_id: message.id };
     const log = this.#log;
     // Per-user and per-chat limits for senders a platform vouches for (clients with an API key are
-    // limited per key at the HTTP door): one polite notice per window, then silence.
+    // limited per key at the HTTP door): one polite notice per window, then silence. (Taken before the
+    // record commits: a redelivered duplicate counts too.)
     const limit = message.authority ? undefined : this.#chatLimits.take(message.platform, identity.id, message.chat.id, started);
     let notice: ActionResult | undefined;
     if (limit && !limit.ok) {
       if (!limit.notify) {
-        await this.#store.writeOne(() => this.#store.completeTurnWithoutReply(t.inboxId, Date.now()));
+        if ((await this.#afterRecord(t, (id) => this.#store.completeTurnWithoutReply(id, Date.now()))) === null) return DUPLICATE;
         log.info(where, 'rate limited: not answered');
         return { duplicate: false, route: null, result: null, delivery: 'none' };
       }
       const secs = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
       notice = { status: 'denied', text: `You're sending messages faster than allowed here; please wait ${secs} s before the next one.`, reason: 'rate limit' };
     }
+    // Chat commands (/run, /approve, ...) come before the rules: a route cannot shadow them. The cheap
+    // first-character test keeps ordinary messages off the parser.
     const chatCommand = !notice && message.text.trimStart().startsWith('/') ? adminCommandOf(message.text) : null;
     // A message with an image or a document goes to its media processor's handler (media_processors).
     const media = notice || chatCommand ? undefined : mediaHandler(message, this.#config.media);
@@ -241,15 +282,19 @@ export class Gateway {
           ? { index: -1, match: null, action: media.handler, source: media.source }
           : matchRoute(this.#config.routes, { platform: message.platform, text: message.text, role: identity.role });
     if (!route) {
-      await this.#store.writeOne(() => this.#store.completeTurnWithoutReply(t.inboxId, Date.now()));
+      if ((await this.#afterRecord(t, (id) => this.#store.completeTurnWithoutReply(id, Date.now()))) === null) return DUPLICATE;
       log.info(where, 'no route matched and no default rule: not answered');
       return { duplicate: false, route: null, result: null, delivery: 'none' };
     }
+    // A notice or a fixed reply goes on without the record's commit (see the top of this file).
+    const instant = notice !== undefined || (!chatCommand && !media && this.#executor.isInstant(route.action, identity));
+    if (!instant && (await t.recorded) === null) return DUPLICATE;
     const adapter = this.#adapters.get(message.platform);
-    const typing = notice ? undefined : adapter?.startTyping?.(message);
+    // Nobody needs to be told to wait for an instant reply.
+    const typing = instant ? undefined : adapter?.startTyping?.(message);
     // A caller that shows deltas itself (WebSocket, terminal) passes onDelta; otherwise the adapter may
     // stream a preview into the chat.
-    const streams = !notice && !onDelta && adapter?.startStream !== undefined;
+    const streams = !instant && !onDelta && adapter?.startStream !== undefined;
     // A preview is a message in the chat: it must not appear before the previous turn's reply, which
     // may still be on its way (the next turn starts before that send, see #deliverInOrder).
     if (streams) await this.#deliveries.get(t.conversation);
@@ -291,13 +336,25 @@ export class Gateway {
       ...(message.threadId === undefined ? {} : { threadId: message.threadId }),
       ...(preview === undefined ? {} : { editOf: preview }),
     };
-    const completion = { inboxId: t.inboxId, conversation: t.conversation, reply, remember, sessionTtlMs: sessions.ttlMs };
-    const committed = this.#store.writeOne(() => this.#store.completeTurn(completion, now));
+    const committed = this.#afterRecord(t, (inboxId) => this.#store.completeTurn({ inboxId, conversation: t.conversation, reply, remember, sessionTtlMs: sessions.ttlMs }, now));
     const delivered = this.#deliverInOrder(t.conversation, committed, reply);
     release(); // the conversation's next turn may start: it commits (and is delivered) after this one
-    await committed;
+    if ((await committed) === null) return DUPLICATE;
     if (result.status === 'ok') this.#remember(message, text, now);
     return { duplicate: false, route, result, delivery: await delivered };
+  }
+
+  /**
+   * Queues a write of the turn against its inbox row, in the commit queue behind the record: the row
+   * is known when the write runs, even when the record has not committed yet at queue time. Null when
+   * the message was a duplicate (nothing written); rejects when the record failed.
+   */
+  #afterRecord<T>(t: QueuedTurn, write: (inboxId: number) => T): Promise<T | null> {
+    return this.#store.writeOne(() => {
+      const r = t.record.result;
+      if (!r) throw new Error('the message could not be recorded');
+      return r.duplicate ? null : write(r.inboxId);
+    });
   }
 
   /** Context memory learns from a finished turn after its reply is committed; nobody waits for the embedding. */
