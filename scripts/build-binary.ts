@@ -180,10 +180,11 @@ function run(cmd: string, args: string[], cwd?: string): string {
 
 // ---- stage + pkg + payload ---------------------------------------------------------------------------
 
-/** The files the executable carries (src/payload.ts): the bundle's layout of dist/, native parts in native/. */
+/** The files the executable carries (src/payload.ts): the bundle's layout of dist/ (program files, cmaps/), native parts in native/. */
 function payloadFiles(bundle: BundleResult): { name: string; body: Buffer }[] {
   if (!bundle.native) throw new Error('no native parts found for linux-x64 (better-sqlite3 prebuild, sqlite-vec-linux-x64): npm ci?');
   const files = [bundle.entryFile, bundle.mainFile, ...bundle.chunks].map((f) => ({ name: basename(f), body: readFileSync(f) }));
+  for (const name of bundle.assets) files.push({ name, body: readFileSync(join(bundle.outDir, name)) });
   for (const f of [bundle.native.addon, bundle.native.vec0]) {
     const body = readFileSync(f.source);
     if (body.length !== f.size) throw new Error(`${f.source} changed while building`);

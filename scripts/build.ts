@@ -10,7 +10,7 @@
 // Usage: node scripts/build.ts [--entry FILE] [--outdir DIR] [--no-sourcemap] [--metafile] [--no-split]
 //        (CLAWDBOT_BUILD_ENTRY=FILE overrides the entry too; the default is src/cli/main.ts)
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,8 @@ export interface BundleResult {
   readonly mainBytes: number;
   /** dist/clawdbot.lib.*.cjs written by a split build (empty otherwise); they must ship next to the main file. */
   readonly chunks: readonly string[];
+  /** Data files the program reads at run time, relative to outDir (dist/cmaps/: see copyCMaps); they ship too. */
+  readonly assets: readonly string[];
   readonly ms: number;
 }
 
@@ -447,6 +449,7 @@ export async function buildBundle(options: BundleOptions = {}): Promise<BundleRe
   chmodSync(entryFile, 0o755);
 
   assertStrict(mainFile);
+  const assets = copyCMaps(outDir);
   return {
     outDir,
     entryFile,
@@ -455,8 +458,25 @@ export async function buildBundle(options: BundleOptions = {}): Promise<BundleRe
     native,
     mainBytes: statSync(mainFile).size,
     chunks: chunks.map((c) => join(outDir, c)),
+    assets,
     ms: performance.now() - started,
   };
+}
+
+/**
+ * Adobe's predefined CMaps as pdf.js reads them (pdfjs-dist's cmaps/, packed .bcmap files, ~1.7 MB) into
+ * outDir/cmaps/: text of PDFs whose fonts are not embedded but named by a predefined CMap (UniGB-UCS2-H
+ * with STSong-Light, as many Chinese, Japanese and Korean PDFs are written) cannot be read without them,
+ * and unpdf ships none (src/core/media/extract.ts). Returns the files' names relative to outDir.
+ */
+function copyCMaps(outDir: string): string[] {
+  const from = join(dirname(require.resolve('pdfjs-dist/package.json')), 'cmaps');
+  const to = join(outDir, 'cmaps');
+  rmSync(to, { recursive: true, force: true });
+  mkdirSync(to, { recursive: true });
+  const names = readdirSync(from).filter((f) => f.endsWith('.bcmap') || f === 'LICENSE').sort();
+  for (const f of names) copyFileSync(join(from, f), join(to, f));
+  return names.map((f) => `cmaps/${f}`);
 }
 
 /** Fails on errors and on import.meta uses the CommonJS output cannot provide; prints other warnings. */

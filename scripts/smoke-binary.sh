@@ -108,6 +108,18 @@ step_exec() {
   echo "exec ping -> $(head -1 <<<"$out")"
 }
 
+# A Chinese PDF whose font is not embedded (a predefined CMap): its text needs the CMap files the
+# executable carries (scripts/build.ts: cmaps/). The fake model echoes the document text it is given.
+step_cjk_pdf() {
+  has_command exec || { echo "SKIP: no exec command yet"; return 0; }
+  start_fake_model || return 1
+  node --input-type=module -e "import { cjkPdfWith } from '$ROOT/test/helpers/files.ts'; process.stdout.write(cjkPdfWith('会议纪要：预算批准'))" >"$RUN/minutes.pdf" || { echo "could not write the PDF"; return 1; }
+  local out
+  out=$(clean "$WORK/home" MODEL_ENDPOINT="$FAKE_URL" ./clawdbot exec --attach minutes.pdf "summarise" 2>&1) || { echo "exec --attach failed:"; echo "$out"; return 1; }
+  grep -q '会议纪要：预算批准' <<<"$out" || { echo "the reply does not carry the PDF's text: $out"; return 1; }
+  echo "a Chinese PDF with a predefined CMap (UniGB-UCS2-H) is read"
+}
+
 # The execution engine inside the executable: a catalogue command through a route, a workflow from
 # the terminal, and a policy denial (their modules load lazily, so this proves they are packed).
 step_engine() {
@@ -200,7 +212,7 @@ step_file_removed_while_serving() {
   echo "library file removed while serving: unpacked again at first use, the turn answered"
 }
 
-STEPS=(no_node version startup doctor exec engine home_unwritable home_unwritable_as_nobody concurrent_first_run file_removed_while_serving)
+STEPS=(no_node version startup doctor exec cjk_pdf engine home_unwritable home_unwritable_as_nobody concurrent_first_run file_removed_while_serving)
 
 failed=0
 echo "smoke: $BIN_SRC (version $VERSION) in $WORK"

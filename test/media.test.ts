@@ -13,6 +13,7 @@ import { detectType } from '../src/core/media/detect.ts';
 import { MediaError } from '../src/core/media/errors.ts';
 import { extractText } from '../src/core/media/extract.ts';
 import { processAttachment, type MediaChatRequest } from '../src/core/media/process.ts';
+import { cjkPdfWith, pdfFile } from './helpers/files.ts';
 
 // ---- files from their bytes ----
 
@@ -61,23 +62,9 @@ function pdf(pages: readonly string[], opts: { encrypt?: { user: string; owner: 
 }
 
 /** A PDF file of these objects (numbered from 1, the first one the catalog), with its xref table; `trailer` adds entries to the trailer. */
-function pdfFile(objs: readonly string[], trailer = ''): Buffer {
-  let out = '%PDF-1.4\n';
-  const offsets = objs.map((o, i) => {
-    const at = out.length;
-    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
-    return at;
-  });
-  const xref = out.length;
-  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R${trailer} >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
-}
-
 /**
  * A Chinese PDF the way Word/WPS write one: a Type0 font with Identity-H codes and a ToUnicode map (the
- * font program itself is not needed for text). PDFs that rely on predefined CJK CMaps (UniGB-UCS2-H with
- * a non-embedded STSong-Light) need pdf.js' cMap files, which unpdf does not ship.
+ * font program itself is not needed for text). For one that relies on a predefined CMap, see cjkPdfWith.
  */
 function chinesePdf(text: string): Buffer {
   const chars = [...text];
@@ -248,6 +235,10 @@ describe('extractText', () => {
 
   it('reads a Chinese PDF (Identity-H font with a ToUnicode map)', async () => {
     assert.deepEqual(await extractText(chinesePdf('会议纪要：预算批准'), 'pdf'), { text: '会议纪要：预算批准', pages: 1 });
+  });
+
+  it('reads a Chinese PDF whose font is not embedded (predefined CMap UniGB-UCS2-H, STSong-Light)', async () => {
+    assert.deepEqual(await extractText(cjkPdfWith('会议纪要：预算批准'), 'pdf'), { text: '会议纪要：预算批准', pages: 1 });
   });
 
   it('reads a DOCX, paragraphs and non-ASCII text included', async () => {

@@ -1,6 +1,10 @@
 // Text out of a PDF (unpdf: pdf.js without a worker) or a DOCX (mammoth), in memory only: nothing is
 // written to disk and nothing is kept after the call. Both libraries are imported on first use, so a
 // process that never receives a document never loads (or compiles) them.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DocumentType } from '../config/media.ts';
 import { MediaError } from './errors.ts';
 
@@ -24,7 +28,8 @@ async function pdfText(bytes: Uint8Array): Promise<ExtractedText> {
   try {
     // A copy: pdf.js may take over (detach) the buffer it is given, and the caller's bytes stay theirs.
     // verbosity 0: pdf.js would print font warnings to stdout, which `clawdbot exec` uses for the reply.
-    doc = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
+    const cMapUrl = cmapFolder();
+    doc = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0, ...(cMapUrl ? { cMapUrl, cMapPacked: true } : {}) });
   } catch (err) {
     throw pdfError(err);
   }
@@ -37,6 +42,30 @@ async function pdfText(bytes: Uint8Array): Promise<ExtractedText> {
     // Frees pdf.js' parsed objects and caches: nothing of the file outlives the call.
     await doc.loadingTask.destroy();
   }
+}
+
+let cmaps: string | null | undefined;
+
+/**
+ * The folder of Adobe's predefined CMaps (pdfjs-dist's packed .bcmap files), with a trailing slash as
+ * pdf.js wants it. A PDF whose font is not embedded but named by a predefined CMap (UniGB-UCS2-H with
+ * STSong-Light: common in Chinese, Japanese and Korean PDFs) has no readable text without them. The
+ * bundle and the executable carry them in cmaps/ next to the program (scripts/build.ts); from source
+ * they come from node_modules. Without either, such PDFs read as empty, the rest as usual.
+ */
+function cmapFolder(): string | undefined {
+  if (cmaps === undefined) {
+    const beside = join(dirname(fileURLToPath(import.meta.url)), 'cmaps');
+    if (existsSync(join(beside, 'LICENSE'))) cmaps = `${beside}/`;
+    else {
+      try {
+        cmaps = `${join(dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json')), 'cmaps')}/`;
+      } catch {
+        cmaps = null;
+      }
+    }
+  }
+  return cmaps ?? undefined;
 }
 
 /** pdf.js errors are plain objects with a `name` (its classes are not exported by unpdf's main entry). */
