@@ -708,6 +708,7 @@ describe('gateway: group commit', () => {
     await assert.rejects(doomed, /FOREIGN KEY/);
     await settle();
     assert.deepEqual(h.adapter.attempts, [], 'nothing was sent');
+    assert.equal(h.gateway.queued, 0, 'no turn is left counted as queued');
     assert.equal(f.seen('SELECT count(*) FROM inbox'), 0);
     assert.equal(f.seen('SELECT count(*) FROM outbox'), 0);
     // The same message, sent again, is a new message (the failed one was never acknowledged) and is answered.

@@ -138,7 +138,9 @@ export class Gateway {
       return r;
     });
     const recorded = committed.then((r) => (r.duplicate ? null : r.inboxId), (err: unknown) => {
-      record.result = undefined; // rolled back with its batch: nothing may be written against it
+      // Rolled back with its batch: nothing may be written against it, and its id may be reused.
+      if (record.result && !record.result.duplicate) this.#queued.delete(record.result.inboxId);
+      record.result = undefined;
       throw err;
     });
     recorded.catch(() => undefined); // an instant turn never waits for it: the failure is reported below
