@@ -49,7 +49,7 @@ export class Executor {
   readonly metrics: MetricsSink | undefined;
   readonly memory: Memory | undefined;
   readonly #limit: LimitFunction;
-  readonly #templates = new Map<string, (vars: Record<string, unknown>) => string>();
+  readonly #templates = new Map<string, (vars: () => Record<string, unknown>) => string>();
   readonly #reload: AdminHooks['reload'] | undefined;
   #model: Promise<ModelClient> | undefined;
 
@@ -195,13 +195,13 @@ export class Executor {
     const vars = () => templateVars(turn, this.config.system, new Date());
     switch (action.kind) {
       case 'reply':
-        return runReply(() => this.render(action.name, action.template, vars()));
+        return runReply(() => this.render(action.name, action.template, vars));
       case 'media':
         return (await import('./actions/media.ts')).runMedia(this, turn);
       case 'help':
         return (await import('./actions/help.ts')).runHelp(turn.identity, this.catalogue, this.config.system.name);
       case 'llm': {
-        const system = await this.#withMemory(this.render(action.name, action.system, vars()), turn);
+        const system = await this.#withMemory(this.render(action.name, action.system, vars), turn);
         const tools = action.tools === 'all' || action.tools.length > 0 ? (await import('./tools.ts')).toolBox(this, action, turn) : undefined;
         const params = {
           system, maxTokens: action.maxTokens, temperature: action.temperature, historyTurns: action.historyTurns,
@@ -253,13 +253,16 @@ export class Executor {
     }));
   }
 
-  /** Renders a template of the config (compiled once per text). */
-  render(owner: string, text: string, vars: Record<string, unknown>): string {
+  /**
+   * Renders a template of the config (compiled once per text). `vars` is asked for only when the text
+   * has placeholders: a fixed reply ("ok", a welcome text) skips building them on every turn.
+   */
+  render(owner: string, text: string, vars: () => Record<string, unknown>): string {
     const key = `${owner}\0${text}`;
     let render = this.#templates.get(key);
     if (!render) {
       const t = compileTemplate(text, TEMPLATE_VARIABLES);
-      render = (v) => t.render(v);
+      render = t.vars.length === 0 ? () => text : (v) => t.render(v());
       this.#templates.set(key, render);
     }
     return render(vars);
