@@ -690,6 +690,26 @@ describe('gateway: group commit', () => {
     assert.equal(sentState(await h.gateway.receive(msg('f4', 'hello'))), 'sent');
   });
 
+  it("a redelivered duplicate uses up neither the sender's rate limit nor its one notice", async (t) => {
+    const h = await harness(t, { routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    h.gateway.reconfigure({ ...h.config, security: { ...h.config.security, rateLimits: { ...h.config.security.rateLimits, user: { limit: 2, windowMs: 60_000, text: '2/min' } } } });
+    assert.equal(sentState(await h.gateway.receive(msg('d1', 'hi'))), 'sent');
+    assert.equal(sentState(await h.gateway.receive(msg('d1', 'hi'))), 'duplicate');
+    assert.equal(sentState(await h.gateway.receive(msg('d1', 'hi'))), 'duplicate');
+    assert.equal(sentState(await h.gateway.receive(msg('d2', 'hi again'))), 'sent', 'the second real message is answered');
+    const third = await h.gateway.receive(msg('d3', 'and again'));
+    assert.ok(!third.duplicate && third.result?.status === 'denied', 'the third gets the notice');
+  });
+
+  it('a turn that fails before its record has run is not left counted as queued', async (t) => {
+    const h = await harness(t, { routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    // A message the pipeline cannot handle (no text): the turn throws at once, before the batch runs.
+    const s = await h.gateway.submit({ ...msg('b1', 'x'), text: undefined as unknown as string });
+    if (!s.duplicate) await assert.rejects(s.outcome);
+    await settle();
+    assert.equal(h.gateway.queued, 0);
+  });
+
   it('a fixed reply shows no preview (nothing to wait for)', async (t) => {
     const h = await harness(t, { streaming: true, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
     assert.equal(sentState(await h.gateway.receive(msg('f3', 'hello'))), 'sent');

@@ -168,6 +168,27 @@ describe('store', () => {
     s.close();
   });
 
+  it('group commit: an error that rolls the whole transaction back (a full disk) fails the whole batch, and nothing of it commits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clawdbot-full-'));
+    const opened = openDb(join(dir, 'x.db'));
+    const s = new Store(opened);
+    const other = openDb(join(dir, 'x.db'));
+    try {
+      opened.db.pragma(`max_page_count = ${Number(opened.db.pragma('page_count', { simple: true })) + 4}`);
+      const before = s.writeOne(() => s.inbox.record(msg('1'), 'test:c1', 1));
+      const big = s.writeOne(() => s.queueMessage({ platform: 'test', chatId: 'c9', text: 'x'.repeat(200_000) }, 2));
+      const after = s.writeOne(() => s.inbox.record(msg('2'), 'test:c1', 3));
+      await assert.rejects(big, /full/);
+      await assert.rejects(before, /full/);
+      await assert.rejects(after, /full/);
+      assert.equal(other.db.prepare('SELECT count(*) FROM inbox').pluck().get(), 0, 'the writes after the failed one did not commit on their own');
+    } finally {
+      other.close();
+      s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('outbox retry time and dead letters', () => {
     const s = Store.open(':memory:');
     const r = s.inbox.record(msg('1'), 'test:c1', 1);

@@ -9,10 +9,11 @@
 // turn order (#deliveries); history() waits for the queued commit (Store.settled).
 //
 // Likewise a turn starts as soon as its message's record is queued. Until the record has committed it
-// may only decide: route, rate limit, a fixed reply (Executor.isInstant). Those queue their completion
-// behind the record, so an instant reply commits in the same group as its message (one commit, not two,
+// may only decide its route and build a fixed reply (Executor.isInstant), whose completion is queued
+// behind the record: an instant reply commits in the same group as its message (one commit, not two,
 // before the answer leaves). Anything with an effect beyond its reply (a model call, a command, a
-// typing indicator) first waits for the record, and a duplicate ends there.
+// typing indicator) first waits for the record, and a duplicate ends there; so does a per-user or
+// per-chat rate limit, which a duplicate must not use up.
 import type { Adapter, AdapterHost, Submitted, TurnOutcome } from '../adapters/contract.ts';
 import type { AdapterRegistry } from '../adapters/registry.ts';
 import type { Store } from '../store/store.ts';
@@ -214,9 +215,13 @@ export class Gateway {
     const tail = run.then(() => undefined, () => undefined);
     this.#queues.set(t.conversation, gate);
     this.#inFlight.add(tail);
+    // The record may still be waiting for its commit when a turn ends early (it threw): the id leaves
+    // #queued once both are settled.
+    void Promise.allSettled([tail, t.recorded]).then(() => {
+      if (t.record.result && !t.record.result.duplicate) this.#queued.delete(t.record.result.inboxId);
+    });
     void tail.then(() => {
       release(); // a turn that ended without queueing a completion (no route, failure, shutdown)
-      if (t.record.result && !t.record.result.duplicate) this.#queued.delete(t.record.result.inboxId);
       this.#inFlight.delete(tail);
       if (this.#queues.get(t.conversation) === gate) this.#queues.delete(t.conversation);
     });
@@ -258,9 +263,11 @@ export class Gateway {
     const where = { platform: message.platform, chat: message.chat.id, message_id: message.id };
     const log = this.#log;
     // Per-user and per-chat limits for senders a platform vouches for (clients with an API key are
-    // limited per key at the HTTP door): one polite notice per window, then silence. (Taken before the
-    // record commits: a redelivered duplicate counts too.)
-    const limit = message.authority ? undefined : this.#chatLimits.take(message.platform, identity.id, message.chat.id, started);
+    // limited per key at the HTTP door): one polite notice per window, then silence. Taken once the
+    // record has committed: a redelivered duplicate must not use up a token, nor the one notice.
+    const limits = message.authority ? undefined : this.#chatLimits;
+    if (limits?.any && (await t.recorded) === null) return DUPLICATE;
+    const limit = limits?.take(message.platform, identity.id, message.chat.id, started);
     let notice: ActionResult | undefined;
     if (limit && !limit.ok) {
       if (!limit.notify) {
@@ -318,16 +325,11 @@ export class Gateway {
     deltas?.end();
     const preview = await stream?.end();
     if (this.#abort.signal.aborted) {
+      if (instant && (await t.recorded.catch(() => null)) === null) return DUPLICATE;
       // Cut off by the shutdown deadline: the turn stays pending and is redone by the next start.
       log.warn({ ...where, action: route.action }, 'turn interrupted by shutdown; will be redone on restart');
       return { duplicate: false, route, result: null, delivery: 'none' };
     }
-    const ms = Date.now() - started;
-    // A mistyped argument is the person's to fix, not a fault: no warning, no stack.
-    if (result.status === 'failed' && result.error instanceof ExecError && result.error.code === 'BAD_ARGUMENT') log.info({ ...where, action: route.action, err: result.error.message, ms }, 'argument refused');
-    else if (result.status === 'failed') log.warn({ ...where, action: route.action, err: result.error, ms }, 'turn failed');
-    else if (log.isLevelEnabled('info')) log.info({ ...where, action: route.action, route: route.source, ms }, 'turn done');
-
     const now = Date.now();
     const text = this.#redactor ? this.#redactor.redact(result.text) : result.text;
     const remember = result.status === 'ok'
@@ -342,6 +344,11 @@ export class Gateway {
     const delivered = this.#deliverInOrder(t.conversation, committed, reply);
     release(); // the conversation's next turn may start: it commits (and is delivered) after this one
     if ((await committed) === null) return DUPLICATE;
+    const ms = now - started;
+    // A mistyped argument is the person's to fix, not a fault: no warning, no stack.
+    if (result.status === 'failed' && result.error instanceof ExecError && result.error.code === 'BAD_ARGUMENT') log.info({ ...where, action: route.action, err: result.error.message, ms }, 'argument refused');
+    else if (result.status === 'failed') log.warn({ ...where, action: route.action, err: result.error, ms }, 'turn failed');
+    else if (log.isLevelEnabled('info')) log.info({ ...where, action: route.action, route: route.source, ms }, 'turn done');
     if (result.status === 'ok') this.#remember(message, text, now);
     return { duplicate: false, route, result, delivery: await delivered };
   }

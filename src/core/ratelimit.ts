@@ -133,6 +133,11 @@ export class ChatLimits {
     this.#chat = limits.chat && new RateLimiter(limits.chat, opts);
   }
 
+  /** Whether any per-user or per-chat limit is configured. */
+  get any(): boolean {
+    return this.#user !== undefined || this.#chat !== undefined;
+  }
+
   take(platform: string, userId: string, chatId: string, now = Date.now()): ChatTake {
     const scopes: [RateLimiter, string][] = [];
     if (this.#user) scopes.push([this.#user, `${platform}:${userId}`]);

@@ -73,6 +73,10 @@ export class Store {
         try {
           results.push({ ok: true, v: op.atomic ? op.fn() : this.#savepoint(op.fn) });
         } catch (err) {
+          // Some errors (SQLITE_FULL, SQLITE_IOERR, ...) roll the whole transaction back, not just the
+          // statement: the writes after this one would then each commit on their own. The batch ends
+          // here, and every write of it fails (see #flush).
+          if (!db.inTransaction) throw err;
           results.push({ ok: false, v: err });
         }
       }
@@ -133,7 +137,7 @@ export class Store {
       // (the audit chain's previous hash) cannot see a snapshot another process has moved past.
       this.#batch.immediate(ops, results);
     } catch (err) {
-      for (const op of ops) op.reject(err); // the commit itself failed: nothing was written
+      for (const op of ops) op.reject(err); // the batch was rolled back or its commit failed: nothing was written
       return;
     }
     ops.forEach((op, i) => (results[i]!.ok ? op.resolve(results[i]!.v) : op.reject(results[i]!.v)));
