@@ -136,6 +136,32 @@ describe('audit file', () => {
     t.store.close();
   });
 
+  test("erase (memory forget): one person's text goes from every part, in the database's transaction; the chain still verifies", async () => {
+    const t = await trail(0, { maxSize: 2000, keep: 3 });
+    for (let i = 1; i <= 30; i++) await writeAudit(t.store, t.log, event(i, i % 3 === 0 ? { userId: 'bob' } : {}));
+    assert.equal(fileParts(t.file).length, 4);
+    const all = () => fileParts(t.file).flatMap((p) => readLines(p).map(parseLine));
+    const before = all();
+    const sink = new AuditFile({ file: t.file, maxSize: 2000, keep: 3 });
+    const erased = await t.store.write(() => (t.store.audit.erase({ userId: 'bob' }), sink.erase({ userId: 'bob' })));
+    const after = all();
+    assert.equal(erased, before.filter((l) => l.user_id === 'bob').length);
+    assert.ok(erased > 0);
+    after.forEach((l, i) => {
+      const was = before[i]!;
+      if (l.user_id === 'bob') assert.ok(/^\[erased sha256:/.test(l.input!) && /^\[erased sha256:/.test(l.output!), `record ${l.id}`);
+      else assert.deepEqual(l, was, `record ${l.id} of another person is as it was`);
+      assert.equal(l.hash, was.hash);
+    });
+    assert.equal(verifyFile(t.file, t.store.audit).broken, null, 'file and database agree, the chain verifies');
+    assert.equal(sink.erase({ userId: 'bob' }), 0, 'a second time erases nothing');
+    // The next record still continues the file.
+    await writeAudit(t.store, t.log, event(31));
+    assert.equal(parseLine(readLines(t.file).at(-1)!).id, 31);
+    assert.equal(verifyFile(t.file, t.store.audit).broken, null);
+    t.store.close();
+  });
+
   test('keep: 0 drops the full file instead of keeping parts', async () => {
     const t = await trail(20, { maxSize: 2000, keep: 0 });
     assert.deepEqual(fileParts(t.file), [t.file]);

@@ -1,6 +1,7 @@
 // `clawdbot memory search "q" --user ID [--platform P]`, `memory forget --user ID [--platform P]`,
 // `memory reindex`, `memory import PATH...`: what retrieval would give a person, erasing a person,
 // re-embedding after a model change, and loading shared knowledge. Results on stdout, progress on stderr.
+import { AuditFile } from '../core/audit-file.ts';
 import type { MemoryConfig } from '../core/config/memory.ts';
 import { UsageError } from '../core/errors.ts';
 import { createEmbedder, EmbedError } from '../core/memory/embed.ts';
@@ -37,7 +38,7 @@ export async function runMemory(sub: MemoryCommand, args: readonly string[], opt
     const memory = new Memory(store.memory, createEmbedder(config.models.embedding));
     switch (sub) {
       case 'search': return await search(memory, config.memory, args, opts, io);
-      case 'forget': return await forget(memory, store, args, opts, io);
+      case 'forget': return await forget(memory, store, AuditFile.fromConfig(config.audit), args, opts, io);
       case 'reindex': return await reindex(memory, args, io);
       case 'import': return await importFiles(memory, args, io, hooks.extract);
     }
@@ -70,14 +71,17 @@ async function search(memory: Memory, cfg: MemoryConfig, args: readonly string[]
   return 0;
 }
 
-async function forget(memory: Memory, store: Store, args: readonly string[], opts: MemoryOptions, io: MemoryOutput): Promise<number> {
+async function forget(memory: Memory, store: Store, file: AuditFile | undefined, args: readonly string[], opts: MemoryOptions, io: MemoryOutput): Promise<number> {
   if (args.length > 0) throw new UsageError(`memory forget: unexpected argument "${args[0]}"`);
   const p = person('forget', opts);
   const c = memory.forget(p);
-  // Their words in the audit trail too: the text goes, each record's digest stays (the chain verifies).
-  const audited = await store.write(() => store.audit.erase({ userId: p.user, ...(p.platform ? { platform: p.platform } : {}) }));
+  // Their words in the audit trail too, in the database and in audit.file: the text goes, each record's
+  // digest stays (the chain verifies). One write transaction: it orders the file's rewrite with appends.
+  const who = { userId: p.user, ...(p.platform ? { platform: p.platform } : {}) };
+  const audited = await store.write(() => ({ records: store.audit.erase(who), lines: file?.erase(who) ?? 0 }));
   io.out(`forgot ${p.user}${p.platform ? ` on ${p.platform}` : ' on every platform'}: ${c.items} memory items, ${c.vectors} vectors, ${c.fts} full-text rows, ` +
-    `${c.messages} session history messages; erased the text of ${c.inbox} inbox messages, ${c.outbox} replies and ${audited} audit records\n`);
+    `${c.messages} session history messages; erased the text of ${c.inbox} inbox messages, ${c.outbox} replies and ${audited.records} audit records` +
+    `${file ? ` (${audited.lines} in the audit file)` : ''}\n`);
   return 0;
 }
 
