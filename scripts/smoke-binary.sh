@@ -206,10 +206,18 @@ step_file_removed_while_serving() {
   rm -f "$dir/clawdbot.lib.ollama.cjs"
   out=$(node -e 'fetch(process.argv[1], { method: "POST", headers: { "content-type": "application/json" }, body: process.argv[2] }).then((r) => r.text()).then(console.log, (e) => console.log(String(e)))' \
     "http://127.0.0.1:$port/v1/messages" '{"text":"ping","user":"u1","chat":"c1"}')
+  # The CMap files too (data, not code): a Chinese PDF over REST is still read.
+  rm -rf "$dir/cmaps"
+  local pdf
+  pdf=$(node --input-type=module -e "import { cjkPdfWith } from '$ROOT/test/helpers/files.ts';
+    const form = new FormData(); form.set('text', 'summarise'); form.set('file', new Blob([cjkPdfWith('会议纪要：预算批准')]), 'minutes.pdf');
+    fetch(process.argv[1], { method: 'POST', body: form }).then((r) => r.text()).then(console.log, (e) => console.log(String(e)))" "http://127.0.0.1:$port/v1/messages")
   kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
   grep -q '"reply":"pong"' <<<"$out" || { echo "after removing a library file, the turn answered '$out'; log: $(tail -3 "$WORK/removed.log")"; return 1; }
   [ -f "$dir/clawdbot.lib.ollama.cjs" ] || { echo "the removed library file was not unpacked again"; return 1; }
-  echo "library file removed while serving: unpacked again at first use, the turn answered"
+  grep -q '会议纪要：预算批准' <<<"$pdf" || { echo "after removing the CMap files, the Chinese PDF answered '$pdf'; log: $(tail -3 "$WORK/removed.log")"; return 1; }
+  [ -f "$dir/cmaps/UniGB-UCS2-H.bcmap" ] || { echo "the removed CMap files were not unpacked again"; return 1; }
+  echo "library file and CMap files removed while serving: unpacked again at first use, both turns answered"
 }
 
 STEPS=(no_node version startup doctor exec cjk_pdf engine home_unwritable home_unwritable_as_nobody concurrent_first_run file_removed_while_serving)

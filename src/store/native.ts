@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { reunpack } from '../reunpack.ts';
 
 export interface NativeParts {
   /**
@@ -95,7 +96,7 @@ function fromExecutable(): NativeParts {
   if (!native) throw new Error('this executable was built without native parts (better-sqlite3 / sqlite-vec); rebuild with scripts/build-binary.ts');
   // import.meta.url is the program's own file in the unpacked folder; the native parts sit beside it.
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'native');
-  const path = (f: NativeFile) => {
+  const path = (f: NativeFile, again = true): string => {
     const p = join(dir, f.name);
     let size: number | undefined;
     try {
@@ -103,8 +104,10 @@ function fromExecutable(): NativeParts {
     } catch {
       // reported below
     }
-    if (size !== f.size) throw new Error(`${p} is ${size === undefined ? 'missing' : `${size} bytes, not ${f.size}`}: delete ${dirname(dir)} and start again to unpack the program anew`);
-    return p;
+    if (size === f.size) return p;
+    // Removed (a cache cleaner) since the executable checked its folder at start: unpacked once more.
+    if (again && reunpack()) return path(f, false);
+    throw new Error(`${p} is ${size === undefined ? 'missing' : `${size} bytes, not ${f.size}`}: delete ${dirname(dir)} and start again to unpack the program anew`);
   };
   return { addon: path(native.addon), vec0: path(native.vec0) };
 }

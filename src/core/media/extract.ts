@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { reunpack } from '../../reunpack.ts';
 import type { DocumentType } from '../config/media.ts';
 import { MediaError } from './errors.ts';
 
@@ -44,28 +45,28 @@ async function pdfText(bytes: Uint8Array): Promise<ExtractedText> {
   }
 }
 
-let cmaps: string | null | undefined;
+let fromModules: string | null | undefined;
 
 /**
  * The folder of Adobe's predefined CMaps (pdfjs-dist's packed .bcmap files), with a trailing slash as
  * pdf.js wants it. A PDF whose font is not embedded but named by a predefined CMap (UniGB-UCS2-H with
  * STSong-Light: common in Chinese, Japanese and Korean PDFs) has no readable text without them. The
- * bundle and the executable carry them in cmaps/ next to the program (scripts/build.ts); from source
- * they come from node_modules. Without either, such PDFs read as empty, the rest as usual.
+ * bundle and the executable carry them in cmaps/ next to the program (scripts/build.ts); the executable
+ * unpacks them again if a cache cleaner removed them while it ran. From source they come from
+ * node_modules. Without either, such PDFs read as empty, the rest as usual.
  */
 function cmapFolder(): string | undefined {
-  if (cmaps === undefined) {
-    const beside = join(dirname(fileURLToPath(import.meta.url)), 'cmaps');
-    if (existsSync(join(beside, 'LICENSE'))) cmaps = `${beside}/`;
-    else {
-      try {
-        cmaps = `${join(dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json')), 'cmaps')}/`;
-      } catch {
-        cmaps = null;
-      }
+  const beside = join(dirname(fileURLToPath(import.meta.url)), 'cmaps');
+  const there = () => existsSync(join(beside, 'LICENSE'));
+  if (there() || (reunpack() && there())) return `${beside}/`;
+  if (fromModules === undefined) {
+    try {
+      fromModules = `${join(dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json')), 'cmaps')}/`;
+    } catch {
+      fromModules = null;
     }
   }
-  return cmaps ?? undefined;
+  return fromModules ?? undefined;
 }
 
 /** pdf.js errors are plain objects with a `name` (its classes are not exported by unpdf's main entry). */
