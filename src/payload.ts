@@ -22,6 +22,7 @@ import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, read
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { cacheRoots, ensureDir } from './cache-dirs.ts';
+import { syncFolder } from './sync-folder.ts';
 
 export const PAYLOAD_MAGIC = 'CLAWDBOT-PAYLOAD'; // 16 bytes
 const FOOTER_BYTES = 32;
@@ -167,7 +168,7 @@ export function unpackInto(fd: number, file: string, index: PayloadIndex, parent
         }
       }
     }
-    syncDir(parent);
+    syncFolder(parent);
     removeOldCopies(parent, dir);
   } finally {
     // Best effort: a leftover is removed by a later unpack (removeStaleTemporaries), and a failure here
@@ -252,8 +253,8 @@ function unpackAll(fd: number, file: string, index: PayloadIndex, dir: string): 
       closeSync(out);
     }
   }
-  for (const d of new Set(index.files.flatMap((f) => (f.name.includes('/') ? [join(dir, f.name.slice(0, f.name.indexOf('/')))] : [])))) syncDir(d);
-  syncDir(dir);
+  for (const d of new Set(index.files.flatMap((f) => (f.name.includes('/') ? [join(dir, f.name.slice(0, f.name.indexOf('/')))] : [])))) syncFolder(d);
+  syncFolder(dir);
 }
 
 /** Temporary folders of unpacks that died (their process is gone, or they are old): nobody else removes them. */
@@ -327,15 +328,6 @@ function alive(pid: number): boolean {
 
 function sha256(body: Buffer): string {
   return createHash('sha256').update(body).digest('hex');
-}
-
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function readAt(fd: number, position: number, length: number): Buffer {

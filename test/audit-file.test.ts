@@ -3,9 +3,9 @@
 // deleted one, records deleted from the database; processes sharing the database share one file; a
 // failed copy is logged and made good later. Real SQLite and real files in temp folders.
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { AuditFile, fileParts, parseLine, verifyFile } from '../src/core/audit-file.ts';
@@ -143,10 +143,11 @@ describe('audit file', () => {
     const all = () => fileParts(t.file).flatMap((p) => readLines(p).map(parseLine));
     const before = all();
     const sink = new AuditFile({ file: t.file, maxSize: 2000, keep: 3 });
-    const erased = await t.store.write(() => (t.store.audit.erase({ userId: 'bob' }), sink.erase({ userId: 'bob' })));
+    const { erased, unreadable } = await t.store.write(() => (t.store.audit.erase({ userId: 'bob' }), sink.erase({ userId: 'bob' })));
     const after = all();
     assert.equal(erased, before.filter((l) => l.user_id === 'bob').length);
     assert.ok(erased > 0);
+    assert.equal(unreadable, 0);
     after.forEach((l, i) => {
       const was = before[i]!;
       if (l.user_id === 'bob') assert.ok(/^\[erased sha256:/.test(l.input!) && /^\[erased sha256:/.test(l.output!), `record ${l.id}`);
@@ -154,11 +155,41 @@ describe('audit file', () => {
       assert.equal(l.hash, was.hash);
     });
     assert.equal(verifyFile(t.file, t.store.audit).broken, null, 'file and database agree, the chain verifies');
-    assert.equal(sink.erase({ userId: 'bob' }), 0, 'a second time erases nothing');
+    assert.deepEqual(sink.erase({ userId: 'bob' }), { erased: 0, unreadable: 0 }, 'a second time erases nothing');
     // The next record still continues the file.
     await writeAudit(t.store, t.log, event(31));
     assert.equal(parseLine(readLines(t.file).at(-1)!).id, 31);
     assert.equal(verifyFile(t.file, t.store.audit).broken, null);
+    t.store.close();
+  });
+
+  test('erase keeps the mode and owner of each part, and a torn or foreign line byte for byte (counted)', async () => {
+    const t = await trail(4);
+    chmodSync(t.file, 0o640);
+    const root = process.getuid?.() === 0;
+    if (root) chownSync(t.file, 65534, 65534);
+    const junk = `not a record ${'x'.repeat(2_500_000)}`; // longer than a read: crosses chunks
+    appendFileSync(t.file, `${junk}\n{"id":5,"timest`);
+    const sink = new AuditFile({ file: t.file, maxSize: AUDIT_DEFAULTS.maxSize, keep: 1 });
+    assert.deepEqual(await t.store.write(() => sink.erase({ userId: 'alice' })), { erased: 4, unreadable: 2 });
+    const st = statSync(t.file);
+    assert.equal(st.mode & 0o777, 0o640);
+    if (root) assert.deepEqual([st.uid, st.gid], [65534, 65534]);
+    const text = readFileSync(t.file, 'utf8');
+    assert.ok(text.endsWith(`\n${junk}\n{"id":5,"timest`), 'the foreign line and the torn end are as they were');
+    assert.equal(text.includes('disk_usage'), false);
+    t.store.close();
+  });
+
+  test('erase changes no part when one of them cannot be rewritten', async () => {
+    const t = await trail(30, { maxSize: 2000, keep: 3 });
+    const parts = fileParts(t.file);
+    const before = parts.map((p) => readFileSync(p, 'utf8'));
+    mkdirSync(`${parts[2]}.erase-${process.pid}`); // the third part's temporary file cannot be made
+    const sink = new AuditFile({ file: t.file, maxSize: 2000, keep: 3 });
+    await assert.rejects(t.store.write(() => sink.erase({ userId: 'alice' })), /EEXIST/);
+    assert.deepEqual(parts.map((p) => readFileSync(p, 'utf8')), before);
+    assert.deepEqual(readdirSync(dirname(t.file)).filter((f) => f.includes('.erase-')), [`${basename(parts[2]!)}.erase-${process.pid}`], 'no temporary file is left');
     t.store.close();
   });
 

@@ -13,6 +13,7 @@ import { detectType } from '../src/core/media/detect.ts';
 import { MediaError } from '../src/core/media/errors.ts';
 import { extractText } from '../src/core/media/extract.ts';
 import { processAttachment, type MediaChatRequest } from '../src/core/media/process.ts';
+import { REUNPACK_KEY } from '../src/reunpack.ts';
 import { cjkPdfWith, pdfFile } from './helpers/files.ts';
 
 // ---- files from their bytes ----
@@ -239,6 +240,21 @@ describe('extractText', () => {
 
   it('reads a Chinese PDF whose font is not embedded (predefined CMap UniGB-UCS2-H, STSong-Light)', async () => {
     assert.deepEqual(await extractText(cjkPdfWith('会议纪要：预算批准'), 'pdf'), { text: '会议纪要：预算批准', pages: 1 });
+  });
+
+  it('when unpacking the CMap files again fails (a full disk), PDFs are read as usual and it is not retried at each one', async (t) => {
+    const key = Symbol.for(REUNPACK_KEY);
+    let calls = 0;
+    (globalThis as Record<symbol, unknown>)[key] = () => {
+      calls++;
+      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    };
+    t.after(() => delete (globalThis as Record<symbol, unknown>)[key]);
+    for (let i = 0; i < 3; i++) {
+      assert.match((await extractText(pdf(['Quarterly revenue grew']), 'pdf')).text, /Quarterly revenue grew/);
+      assert.equal((await extractText(cjkPdfWith('预算批准'), 'pdf')).text, '预算批准', 'from node_modules here');
+    }
+    assert.equal(calls, 1);
   });
 
   it('reads a DOCX, paragraphs and non-ASCII text included', async () => {

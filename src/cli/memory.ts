@@ -78,10 +78,14 @@ async function forget(memory: Memory, store: Store, file: AuditFile | undefined,
   // Their words in the audit trail too, in the database and in audit.file: the text goes, each record's
   // digest stays (the chain verifies). One write transaction: it orders the file's rewrite with appends.
   const who = { userId: p.user, ...(p.platform ? { platform: p.platform } : {}) };
-  const audited = await store.write(() => ({ records: store.audit.erase(who), lines: file?.erase(who) ?? 0 }));
+  const audited = await store.write(() => ({ records: store.audit.erase(who), file: file?.erase(who) })).catch((err: unknown) => {
+    throw new Error(`${p.user}'s memory and history were forgotten, but not their text in the audit trail: ${(err as Error).message}; ` +
+      'nothing of the trail was changed, run the command again once that is fixed', { cause: err });
+  });
+  const f = audited.file;
   io.out(`forgot ${p.user}${p.platform ? ` on ${p.platform}` : ' on every platform'}: ${c.items} memory items, ${c.vectors} vectors, ${c.fts} full-text rows, ` +
     `${c.messages} session history messages; erased the text of ${c.inbox} inbox messages, ${c.outbox} replies and ${audited.records} audit records` +
-    `${file ? ` (${audited.lines} in the audit file)` : ''}\n`);
+    `${f ? ` (${f.erased} in the audit file${f.unreadable > 0 ? `, which has ${f.unreadable} lines that are not records, left as they are: clawdbot audit verify names them` : ''})` : ''}\n`);
   return 0;
 }
 

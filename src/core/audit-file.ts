@@ -6,9 +6,10 @@
 // asked to catch up to that record, inside a write transaction. The database's write lock thereby orders
 // the appends of every process sharing it (serve and an exec), records written by a process without a
 // sink are copied by the next one that has it, and a failed write is made good by the next record.
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ChainCheck, erasedMark, formatLine, LINE_KEYS, toLine, type AuditLine, type AuditSink, type AuditSource } from '../store/audit.ts';
+import { ChainCheck, formatLine, LINE_KEYS, toLine, type AuditLine, type AuditSink, type AuditSource } from '../store/audit.ts';
+import { eraseInParts, type EraseReport, type Person } from './audit-erase.ts';
 import type { AuditConfig } from './config/audit.ts';
 
 /** Bytes read from the end of the file to find its last record: far more than the longest line (~50 KB). */
@@ -126,62 +127,23 @@ export class AuditFile implements AuditSink {
     renameSync(this.#path, `${this.#path}.1`);
   }
 
-  /** The last complete record in the file (or, when the file is missing or empty, in file.1). */
   /**
-   * `memory forget` for the file: the input and output of the person's records, in the file and its
-   * rotated parts, become their erased marks, as in the database (AuditLog.erase); each record still
-   * hashes the same, so the chain still verifies. A part is rewritten to a temporary file and renamed
-   * over. Must run inside the database's write transaction, like every append: that orders it with the
-   * appends of every process. Returns the number of records erased.
+   * `memory forget` for the file and its rotated parts (src/core/audit-erase.ts). Must run inside the
+   * database's write transaction, like every append: that orders it with the appends of every process.
    */
-  erase(person: { readonly userId: string; readonly platform?: string }): number {
-    let erased = 0;
-    for (const part of fileParts(this.#path)) {
-      let changed = 0;
-      const lines = readFileSync(part, 'utf8').split('\n').map((text) => {
-        let l: AuditLine;
-        try {
-          l = parseLine(text);
-        } catch {
-          return text; // an empty or torn line stays as it is (verify reports it)
-        }
-        if (l.user_id !== person.userId || (person.platform !== undefined && l.platform !== person.platform)) return text;
-        const input = l.input === null ? null : erasedMark(l.input);
-        const output = l.output === null ? null : erasedMark(l.output);
-        if (input === l.input && output === l.output) return text;
-        changed++;
-        return formatLine({ ...l, input, output });
-      });
-      if (changed === 0) continue;
-      replaceFile(part, lines.join('\n'));
-      erased += changed;
-    }
+  erase(person: Person): EraseReport {
+    const report = eraseInParts(fileParts(this.#path), person, parseLine);
     this.#known = undefined;
-    return erased;
+    return report;
   }
 
+  /** The last complete record in the file (or, when the file is missing or empty, in file.1). */
   #lastWritten(): LastRecord | undefined {
     const stat = statOrUndefined(this.#path);
     const k = this.#known;
     if (stat && k && stat.ino === k.ino && stat.size === k.size && stat.mtimeMs === k.mtimeMs) return k.last;
     return lastRecordIn(this.#path) ?? (this.#keep > 0 ? lastRecordIn(`${this.#path}.1`) : undefined);
   }
-}
-
-/** Writes `text` to a temporary file next to `path`, flushed, and renames it over `path`. */
-function replaceFile(path: string, text: string): void {
-  const tmp = `${path}.erase-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
 }
 
 function statOrUndefined(path: string): { ino: number; size: number; mtimeMs: number } | undefined {

@@ -234,8 +234,8 @@ export class AuditLog implements AuditSource {
 
   /**
    * Erases the input and output text of a person's records (keeping their digests: the chain still
-   * verifies); returns how many records changed. Must run inside a write transaction. The JSON-lines
-   * file copy, an append-only export, is not rewritten.
+   * verifies); returns how many records changed. Must run inside a write transaction; the JSON-lines
+   * copy is erased by AuditFile.erase in the same one.
    */
   erase(person: { readonly userId: string; readonly platform?: string }): number {
     const rows = (person.platform === undefined

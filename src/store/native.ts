@@ -105,9 +105,16 @@ function fromExecutable(): NativeParts {
       // reported below
     }
     if (size === f.size) return p;
+    const problem = new Error(`${p} is ${size === undefined ? 'missing' : `${size} bytes, not ${f.size}`}: delete ${dirname(dir)} and start again to unpack the program anew`);
     // Removed (a cache cleaner) since the executable checked its folder at start: unpacked once more.
-    if (again && reunpack()) return path(f, false);
-    throw new Error(`${p} is ${size === undefined ? 'missing' : `${size} bytes, not ${f.size}`}: delete ${dirname(dir)} and start again to unpack the program anew`);
+    let repaired: boolean;
+    try {
+      repaired = again && reunpack();
+    } catch (err) {
+      throw new Error(`${problem.message} (unpacking it again failed: ${(err as Error).message})`, { cause: err });
+    }
+    if (repaired) return path(f, false);
+    throw problem;
   };
   return { addon: path(native.addon), vec0: path(native.vec0) };
 }

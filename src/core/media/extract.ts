@@ -46,6 +46,23 @@ async function pdfText(bytes: Uint8Array): Promise<ExtractedText> {
 }
 
 let fromModules: string | null | undefined;
+/** When unpacking the program again last failed (a full disk): not tried at every PDF. */
+let repairFailedAt = -Infinity;
+const REPAIR_RETRY_MS = 10 * 60_000;
+
+/**
+ * Asks the executable to unpack its files again; false where it cannot (not the executable, or a
+ * recent attempt failed). A failure only costs the CMap files: such PDFs read as empty, the rest as usual.
+ */
+function repairAllowed(): boolean {
+  if (Date.now() - repairFailedAt < REPAIR_RETRY_MS) return false;
+  try {
+    return reunpack();
+  } catch {
+    repairFailedAt = Date.now();
+    return false;
+  }
+}
 
 /**
  * The folder of Adobe's predefined CMaps (pdfjs-dist's packed .bcmap files), with a trailing slash as
@@ -58,7 +75,7 @@ let fromModules: string | null | undefined;
 function cmapFolder(): string | undefined {
   const beside = join(dirname(fileURLToPath(import.meta.url)), 'cmaps');
   const there = () => existsSync(join(beside, 'LICENSE'));
-  if (there() || (reunpack() && there())) return `${beside}/`;
+  if (there() || (repairAllowed() && there())) return `${beside}/`;
   if (fromModules === undefined) {
     try {
       fromModules = `${join(dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json')), 'cmaps')}/`;
