@@ -83,13 +83,14 @@ async function bareServer(): Promise<{ readyMs: number; rssMb: number }> {
 
 /**
  * Steady-state messages per second, the same way for both servers: warm-up rounds of 4,000 messages until
- * the server is steady, then the median of three rounds of 4,000. Steady means at least 20,000 messages
+ * the server is steady, then the median of three rounds of 4,000. Steady means at least 40,000 messages
  * (on 2 cores, V8's background compilers share the CPU with the server and the client; the hot paths of
- * `serve` finish optimizing after 13,000–17,000 messages, measured with --trace-opt) and two warm-up
- * rounds in a row within 10 % of each other, or 48,000 messages at most.
+ * `serve` reach TurboFan after 13,000–17,000 messages, measured with --trace-opt, and one server run
+ * from its start levels off only after ~40,000: docs/benchmarks.md) and two warm-up rounds in a row
+ * within 10 % of each other, or 64,000 messages at most.
  */
 async function wsSteadyThroughput(url: string, frame: (i: number) => string, isAnswer: (d: string) => boolean): Promise<{ rate: number; warmup: number }> {
-  const ROUND = 4000, MIN_WARM = 20_000, MAX_WARM = 48_000;
+  const ROUND = 4000, MIN_WARM = 40_000, MAX_WARM = 64_000;
   let n = 0;
   const numbered = (i: number) => frame(n + i);
   const round = async () => {
