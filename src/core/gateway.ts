@@ -295,7 +295,8 @@ export class Gateway {
       log.info(where, 'no route matched and no default rule: not answered');
       return { duplicate: false, route: null, result: null, delivery: 'none' };
     }
-    // A notice or a fixed reply goes on without the record's commit (see the top of this file).
+    // A fixed reply (or a rate-limit notice) has no effect but its reply: it goes on without waiting for
+    // the record's commit (see the top of this file).
     const instant = notice !== undefined || (!chatCommand && !media && this.#executor.isInstant(route.action, identity));
     if (!instant && (await t.recorded) === null) return DUPLICATE;
     const adapter = this.#adapters.get(message.platform);
