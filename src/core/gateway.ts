@@ -41,7 +41,7 @@ const OFFLINE_RECHECK_MS = 10 * 60_000;
 interface QueuedTurn {
   readonly conversation: string;
   readonly message: InboundMessage;
-  readonly record: { result?: RecordResult | undefined };
+  readonly record: { result?: RecordResult | undefined; ended?: boolean };
   /** Settles once the record has committed: the inbox id, or null for a duplicate. */
   readonly recorded: Promise<number | null>;
 }
@@ -135,7 +135,8 @@ export class Gateway {
     const committed = this.#store.writeOne(() => {
       const r = this.#store.inbox.record(message, conversation, Date.now());
       record.result = r;
-      if (!r.duplicate) this.#queued.add(r.inboxId);
+      // Not when the turn already ended (it threw before its record ran): nothing would remove the id.
+      if (!r.duplicate && !record.ended) this.#queued.add(r.inboxId);
       return r;
     });
     const recorded = committed.then((r) => (r.duplicate ? null : r.inboxId), (err: unknown) => {
@@ -215,13 +216,10 @@ export class Gateway {
     const tail = run.then(() => undefined, () => undefined);
     this.#queues.set(t.conversation, gate);
     this.#inFlight.add(tail);
-    // The record may still be waiting for its commit when a turn ends early (it threw): the id leaves
-    // #queued once both are settled.
-    void Promise.allSettled([tail, t.recorded]).then(() => {
-      if (t.record.result && !t.record.result.duplicate) this.#queued.delete(t.record.result.inboxId);
-    });
     void tail.then(() => {
       release(); // a turn that ended without queueing a completion (no route, failure, shutdown)
+      t.record.ended = true;
+      if (t.record.result && !t.record.result.duplicate) this.#queued.delete(t.record.result.inboxId);
       this.#inFlight.delete(tail);
       if (this.#queues.get(t.conversation) === gate) this.#queues.delete(t.conversation);
     });
