@@ -6,7 +6,7 @@
 // A conversation's next turn starts as soon as the previous one has queued its completion, not once
 // that has committed: writes commit in groups (Store.write), and a conversation whose messages arrive
 // back to back would otherwise pay one commit per turn. Replies still leave after their commit and in
-// turn order (#deliveries); history() waits for the queued commit (Store.settled).
+// turn order (Deliveries, src/core/delivery.ts); history() waits for the queued commit (Store.settled).
 //
 // Likewise a turn starts as soon as its message's record is queued. Until the record has committed it
 // may only decide its route and build a fixed reply (Executor.isInstant), whose completion is queued
@@ -14,13 +14,13 @@
 // before the answer leaves). Anything with an effect beyond its reply (a model call, a command, a
 // typing indicator) first waits for the record, and a duplicate ends there; so does a per-user or
 // per-chat rate limit, which a duplicate must not use up.
-import type { Adapter, AdapterHost, Submitted, TurnOutcome } from '../adapters/contract.ts';
+import type { AdapterHost, Submitted, TurnOutcome } from '../adapters/contract.ts';
 import type { AdapterRegistry } from '../adapters/registry.ts';
 import type { Store } from '../store/store.ts';
-import type { PendingTurn, RecordResult } from '../store/inbox.ts';
-import type { OutboxRow } from '../store/outbox.ts';
+import type { RecordResult } from '../store/inbox.ts';
 import type { MediaConfig } from './config/media.ts';
 import type { Config } from './config/types.ts';
+import { Deliveries } from './delivery.ts';
 import { AdapterError, ExecError } from './errors.ts';
 import type { Executor } from './executor.ts';
 import type { Logger } from './log.ts';
@@ -30,12 +30,7 @@ import type { Role, RoleMap } from './policy.ts';
 import { ChatLimits } from './ratelimit.ts';
 import { StreamRedactor, type TextRedactor } from './redact.ts';
 import { matchRoute } from './router.ts';
-import type { ActionResult, DeliveryReceipt, Identity, InboundMessage, OutboundMessage } from './types.ts';
-
-/** Retries of a reply the platform refused for a transient reason, before it is given up. */
-const MAX_ATTEMPTS = 12;
-/** A reply whose recipient is offline waits this long before it is looked at again (online() is sooner). */
-const OFFLINE_RECHECK_MS = 10 * 60_000;
+import type { ActionResult, Identity, InboundMessage, OutboundMessage } from './types.ts';
 
 /** A turn in this process's queue. `record` is filled when its inbox row is written (in the batch that commits it). */
 interface QueuedTurn {
@@ -60,9 +55,7 @@ export class Gateway {
   readonly #log: Logger;
   /** Tail of each conversation's queue: the next turn chains onto it (settles when the turn before has queued its completion). */
   readonly #queues = new Map<string, Promise<unknown>>();
-  /** Tail of each conversation's replies: a reply is handed to the adapter after the one before it. */
-  readonly #deliveries = new Map<string, Promise<unknown>>();
-  readonly #sending = new Set<number>();
+  readonly #deliveries: Deliveries;
   /** Inbox ids of turns queued or running in this process, so recover() never starts one a second time. */
   readonly #queued = new Set<number>();
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -84,6 +77,7 @@ export class Gateway {
     this.#executor = deps.executor;
     this.#adapters = deps.adapters;
     this.#log = deps.log;
+    this.#deliveries = new Deliveries({ store: deps.store, adapters: deps.adapters, log: deps.log, metrics: deps.metrics, signal: this.#abort.signal });
   }
 
   /**
@@ -102,9 +96,7 @@ export class Gateway {
     return {
       receive: (m, onDelta) => this.receive(m, onDelta),
       submit: (m, onDelta) => this.submit(m, onDelta),
-      online: (chatId) => {
-        for (const row of this.#store.outbox.pendingFor(platform, chatId)) void this.#deliver(row);
-      },
+      online: (chatId) => this.#deliveries.online(platform, chatId),
     };
   }
 
@@ -171,7 +163,7 @@ export class Gateway {
     const m = this.#redactor ? { ...message, text: this.#redactor.redact(message.text) } : message;
     const committed = this.#store.writeOne(() => this.#store.queueMessage(m, Date.now()));
     // In that chat's order: behind a reply to it that is still on its way.
-    void this.#deliverInOrder(conversationKey({ platform: m.platform, chat: { id: m.chatId } }), committed, m).catch(() => undefined);
+    void this.#deliveries.inOrder(conversationKey({ platform: m.platform, chat: { id: m.chatId } }), committed, m).catch(() => undefined);
     await committed;
   }
 
@@ -190,9 +182,7 @@ export class Gateway {
 
   /** Sends every queued reply whose retry time has come (called on a timer by serve). */
   flushDue(): void {
-    for (const row of this.#store.outbox.due(Date.now())) {
-      if (this.#adapters.has(row.platform)) void this.#deliver(row);
-    }
+    this.#deliveries.due(Date.now());
   }
 
   /**
@@ -224,24 +214,6 @@ export class Gateway {
       if (this.#queues.get(t.conversation) === gate) this.#queues.delete(t.conversation);
     });
     return run;
-  }
-
-  /**
-   * Hands a reply to its adapter once it is committed and the conversation's previous reply has been
-   * handed over. `committed` gives the reply's outbox id, or null when nothing was queued (the turn's
-   * message was a duplicate).
-   */
-  #deliverInOrder(conversation: string, committed: Promise<number | null>, reply: OutboundMessage): Promise<'sent' | 'queued' | 'dead' | 'none'> {
-    const prev = this.#deliveries.get(conversation) ?? Promise.resolve();
-    // Reserved from its commit on: flushDue()/online() must not send it ahead of the reply before it, nor twice.
-    const reserved = committed.then((id) => { if (id !== null) this.#sending.add(id); return id; });
-    const mine = Promise.all([reserved, prev]).then(([id]) => (id === null ? 'none' as const : this.#deliver({ id, attempts: 0, partsSent: 0, ...reply }, true)));
-    const tail = mine.then(() => undefined, () => undefined);
-    this.#deliveries.set(conversation, tail);
-    void tail.then(() => {
-      if (this.#deliveries.get(conversation) === tail) this.#deliveries.delete(conversation);
-    });
-    return mine;
   }
 
   async #process(t: QueuedTurn, release: () => void, onDelta?: (text: string) => void): Promise<TurnOutcome> {
@@ -304,8 +276,8 @@ export class Gateway {
     // stream a preview into the chat.
     const streams = !instant && !onDelta && adapter?.startStream !== undefined;
     // A preview is a message in the chat: it must not appear before the previous turn's reply, which
-    // may still be on its way (the next turn starts before that send, see #deliverInOrder).
-    if (streams) await this.#deliveries.get(t.conversation);
+    // may still be on its way (the next turn starts before that send, see Deliveries.inOrder).
+    if (streams) await this.#deliveries.previous(t.conversation);
     const stream = streams ? adapter.startStream!(message) : undefined;
     const sink = onDelta ?? stream?.push.bind(stream);
     const redactor = this.#redactor;
@@ -340,7 +312,7 @@ export class Gateway {
       ...(preview === undefined ? {} : { editOf: preview }),
     };
     const committed = this.#afterRecord(t, (inboxId) => this.#store.completeTurn({ inboxId, conversation: t.conversation, reply, remember, sessionTtlMs: sessions.ttlMs }, now));
-    const delivered = this.#deliverInOrder(t.conversation, committed, reply);
+    const delivered = this.#deliveries.inOrder(t.conversation, committed, reply);
     release(); // the conversation's next turn may start: it commits (and is delivered) after this one
     if ((await committed) === null) return DUPLICATE;
     const ms = now - started;
@@ -379,55 +351,6 @@ export class Gateway {
     void work.finally(() => this.#inFlight.delete(work));
   }
 
-  async #deliver(row: OutboxRow, reserved = false): Promise<'sent' | 'queued' | 'dead'> {
-    const adapter: Adapter | undefined = this.#adapters.get(row.platform);
-    if (!adapter) {
-      if (reserved) this.#sending.delete(row.id);
-      return 'queued';
-    }
-    if (!reserved && this.#sending.has(row.id)) return 'queued';
-    // The id stays in #sending until the row's new state is committed, so flushDue() or online() can
-    // never pick the same reply up again in between.
-    this.#sending.add(row.id);
-    let receipt: DeliveryReceipt;
-    try {
-      receipt = await adapter.send(row, {
-        signal: this.#abort.signal,
-        partsSent: row.partsSent,
-        // Each accepted part is recorded (group-committed) so a retry or a restart resumes after it.
-        onPart: (parts) => void this.#store.write(() => this.#store.outbox.partSent(row.id, parts)).catch((err: unknown) => {
-          this.#log.error({ err, outbox: row.id }, 'could not record a sent part');
-        }),
-      });
-    } catch (err) {
-      return await this.#failed(row, err).finally(() => this.#sending.delete(row.id));
-    }
-    // Not awaited: the conversation's next turn may start as soon as the platform has this reply (send
-    // order is what matters); the mark commits with the next batch. A crash in between means this one
-    // reply is sent again on restart — the window the outbox design accepts (docs/ARCHITECTURE.md).
-    this.#metrics?.message(row.platform, 'out');
-    this.#store.writeOne(() => this.#store.outbox.markSent(row.id, receipt))
-      .catch((err: unknown) => this.#log.error({ err, outbox: row.id }, 'could not mark a reply sent; it may be sent again after a restart'))
-      .finally(() => this.#sending.delete(row.id));
-    return 'sent';
-  }
-
-  async #failed(row: OutboxRow, err: unknown): Promise<'queued' | 'dead'> {
-    const e = err instanceof AdapterError ? err : new AdapterError(row.platform, 'network', String((err as Error)?.message ?? err), { cause: err });
-    this.#metrics?.error('delivery');
-    const where = { platform: row.platform, chat: row.chatId, outbox: row.id };
-    // An offline recipient is waited for (online() resends) until serve's prune gives the reply up with
-    // its turn, after 30 days; other transient failures are given up after MAX_ATTEMPTS.
-    if (!e.retryable || (e.kind !== 'unavailable' && row.attempts + 1 >= MAX_ATTEMPTS)) {
-      await this.#store.write(() => this.#store.outbox.markDead(row.id, e.message));
-      this.#log.error({ ...where, err: e }, 'reply could not be delivered; given up');
-      return 'dead';
-    }
-    const wait = e.kind === 'unavailable' ? OFFLINE_RECHECK_MS : (e.retryAfterMs ?? backoff(row.attempts));
-    await this.#store.write(() => this.#store.outbox.retryAt(row.id, Date.now() + wait, e.message));
-    this.#log.warn({ ...where, err: e.message, retryInMs: wait }, 'reply not delivered yet; will retry');
-    return 'queued';
-  }
 }
 
 /** The handler for a message's first attachment: images to image_analysis, documents (and files whose type only the bytes can tell) to document_processing. */
@@ -444,12 +367,6 @@ export function roleOf(m: Pick<InboundMessage, 'platform' | 'sender' | 'authorit
   if (!a) return roles.roleOf(m.platform, m.sender.id);
   if (a.role !== 'Admin') return a.role;
   return m.sender.id === a.principal ? 'Admin' : roles.roleOf(m.platform, m.sender.id);
-}
-
-/** Exponential backoff with full jitter: 1 s, 2 s, 4 s ... capped at 5 min. */
-export function backoff(attempt: number): number {
-  const cap = Math.min(300_000, 1000 * 2 ** attempt);
-  return Math.round(cap / 2 + Math.random() * (cap / 2));
 }
 
 function raceTimeout(p: Promise<unknown>, ms: number): Promise<unknown> {
