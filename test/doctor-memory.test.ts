@@ -33,4 +33,13 @@ describe('doctor: memory and vision', () => {
     assert.equal(check(await doctor(media('llama3.2')), 'vision model')?.status, 'warn');
     assert.equal(check(await doctor(media('no-such-model')), 'vision model')?.status, 'fail');
   });
+
+  it('vision: an endpoint that does not answer is one failure (the endpoint\'s), not also "pull the model"', async () => {
+    const cfg = s.write('down.yaml', 'system: { data_dir: ./data }\nmodels:\n  default: { provider: ollama, endpoint: "http://127.0.0.1:1", model: llama3.2 }\nmedia_processors: { image_analysis: { model: llava } }\n');
+    const r = JSON.parse((await runCli(['doctor', '--json', '--config', cfg], { env: s.env, cwd: s.dir })).stdout) as Report;
+    assert.equal(check(r, 'model endpoint')?.status, 'fail');
+    const vision = check(r, 'vision model');
+    assert.equal(vision?.status, 'skip', JSON.stringify(vision));
+    assert.doesNotMatch(vision!.detail, /ollama pull/);
+  });
 });

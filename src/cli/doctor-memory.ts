@@ -41,6 +41,9 @@ export async function checkVision(config: Config, add: Add, offline: boolean): P
     if (info.capabilities?.includes('vision')) add('vision model', 'ok', `${image.model} can read images`);
     else add('vision model', 'warn', `${image.model} has no vision capability: images will not be understood (try llava, or gemma3)`);
   } catch (err) {
+    // Only an answer from the endpoint (a status: 404 for a model it does not have) says the model is
+    // missing; a connection error is the model endpoint check's failure, reported there once.
+    if ((err as { status_code?: unknown }).status_code === undefined) return add('vision model', 'skip', `${image.model} not checked: ${m.endpoint} does not answer`);
     add('vision model', 'fail', `${image.model} is not available at ${m.endpoint}: ${(err as Error).message} (run: ollama pull ${image.model})`);
   }
 }
