@@ -77,6 +77,8 @@ describe('exec', () => {
     assert.equal(r.code, 1);
     assert.match(r.stdout, /not reachable/);
     assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port}.*ECONNREFUSED`));
+    // An expected outage is one line, not a stack trace through undici.
+    assert.doesNotMatch(r.stderr, /\bat \S+ \(|"stack"/);
   });
 
   it('model missing: says so, exit 1', async () => {

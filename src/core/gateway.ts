@@ -21,7 +21,7 @@ import type { RecordResult } from '../store/inbox.ts';
 import type { MediaConfig } from './config/media.ts';
 import type { Config } from './config/types.ts';
 import { Deliveries } from './delivery.ts';
-import { AdapterError, ExecError } from './errors.ts';
+import { AdapterError, ExecError, ModelError } from './errors.ts';
 import type { Executor } from './executor.ts';
 import type { Logger } from './log.ts';
 import { adminCommandOf } from './admin.ts';
@@ -318,6 +318,8 @@ export class Gateway {
     const ms = now - started;
     // A mistyped argument is the person's to fix, not a fault: no warning, no stack.
     if (result.status === 'failed' && result.error instanceof ExecError && result.error.code === 'BAD_ARGUMENT') log.info({ ...where, action: route.action, err: result.error.message, ms }, 'argument refused');
+    // A model that is down or lacks the model is an outage the message names in full: no stack.
+    else if (result.status === 'failed' && result.error instanceof ModelError) log.warn({ ...where, action: route.action, err: result.error.message, kind: result.error.kind, ms }, 'turn failed');
     else if (result.status === 'failed') log.warn({ ...where, action: route.action, err: result.error, ms }, 'turn failed');
     else if (log.isLevelEnabled('info')) log.info({ ...where, action: route.action, route: route.source, ms }, 'turn done');
     if (result.status === 'ok') this.#remember(message, text, now);
