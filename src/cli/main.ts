@@ -1,6 +1,7 @@
 // The command line. Each command's module is imported only when that command runs, so `--version`
 // and `exec` never pay for the libraries `serve` needs.
 import { Command, CommanderError, Option } from 'commander';
+import { ROLES } from '../core/policy.ts';
 import { releaseOptimizers } from '../optimizers.ts';
 import { version } from '../version.ts';
 import { reportFatal } from './exit.ts';
@@ -62,7 +63,8 @@ program.command('route')
   .description('show which rule a message would match, and why')
   .argument('<text...>', 'the message text')
   .option('--platform <id>', 'platform of the message', 'cli')
-  .addOption(new Option('--role <role>', 'role of the sender').default('User'))
+  .option('--user <id>', 'sender (default: your login name)')
+  .addOption(new Option('--role <role>', 'role of the sender (default: what security.roles gives platform:user)').choices(ROLES))
   .action((words: string[], opts) => run(async () => (await import('./route.ts')).runExplain(words.join(' '), { ...global(), ...opts }))());
 
 program.command('workflow')
