@@ -52,6 +52,19 @@ describe('exec', () => {
     assert.deepEqual(sent.slice(-3).map((m) => m.content), ['my name is Ada', 'echo: my name is Ada', 'what is my name?']);
   });
 
+  it('without --chat each user has their own conversation: --user bob does not see your history', async () => {
+    const cfg = ollamaConfig();
+    const mine = await runCli(['--config', cfg, 'exec', '--user', 'alice', 'my pin is 4711'], { env: s.env, cwd: s.dir });
+    assert.equal(mine.code, 0, mine.stderr);
+    const again = await runCli(['--config', cfg, 'exec', '--user', 'alice', 'and my name?'], { env: s.env, cwd: s.dir });
+    assert.equal(again.code, 0, again.stderr);
+    const last = () => (ollama.requests.filter((q) => q.path === '/api/chat').at(-1)!.body.messages as { content: string }[]).map((m) => m.content);
+    assert.ok(last().includes('my pin is 4711'), 'one user keeps their history across invocations');
+    const bob = await runCli(['--config', cfg, 'exec', '--user', 'bob', 'what is the pin?'], { env: s.env, cwd: s.dir });
+    assert.equal(bob.code, 0, bob.stderr);
+    assert.ok(!last().some((c) => c.includes('4711')), `bob saw alice's history: ${JSON.stringify(last())}`);
+  });
+
   it('talks to an OpenAI-compatible endpoint (the seed layout: .../v1, auto provider)', async () => {
     const cfg = s.write('openai.yaml', `models:\n  default:\n    endpoint: "${openai.baseUrl}"\n    api_key: \${MODEL_KEY}\n    max_tokens: 2048\n`);
     const r = await runCli(['--config', cfg, 'exec', 'ping'], { env: { ...s.env, MODEL_KEY: 'sk-test' }, cwd: s.dir });

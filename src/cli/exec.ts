@@ -17,7 +17,8 @@ export interface ExecOptions extends GlobalOptions {
   readonly attach?: string;
   readonly platform: string;
   readonly user?: string;
-  readonly chat: string;
+  /** Default: the user id. A direct chat is one person's (as a Telegram DM's chat id is the user's). */
+  readonly chat?: string;
   readonly json?: boolean;
 }
 
@@ -35,8 +36,9 @@ export async function runExec(words: string[], opts: ExecOptions): Promise<numbe
     const gateway = new Gateway({ config, store, executor: new Executor({ config, store, log, ...(memory ? { memory } : {}) }), adapters, log, redactor });
     const started = performance.now();
     const user = opts.user ?? loginName();
+    const chat = opts.chat ?? user;
     const outcome = await gateway.receive(
-      { platform: opts.platform, id: randomUUID(), chat: { id: opts.chat, type: 'dm' }, sender: { id: user }, text, sentAt: Date.now(), attachments: attachmentsOf(opts.attach) },
+      { platform: opts.platform, id: randomUUID(), chat: { id: chat, type: 'dm' }, sender: { id: user }, text, sentAt: Date.now(), attachments: attachmentsOf(opts.attach) },
       terminal.delta,
     );
     if (outcome.duplicate) throw new Error('unexpected duplicate');

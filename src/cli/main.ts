@@ -40,7 +40,7 @@ program.command('exec')
   .argument('<message...>', 'the message text')
   .option('--platform <id>', 'platform to play (routing sees this)', 'cli')
   .option('--user <id>', 'sender id (default: your login name)')
-  .option('--chat <id>', 'chat id (the conversation whose history is used)', 'terminal')
+  .option('--chat <id>', 'chat id: the conversation whose history is used (default: the user, a direct chat of their own)')
   .option('--json', 'print a JSON result instead of streaming the text')
   .option('--attach <file>', 'send a file with the message (an image or a PDF/DOCX for media_processors)')
   .action((words: string[], opts) => run(async () => (await import('./exec.ts')).runExec(words, { ...global(), ...opts }))());
@@ -75,7 +75,7 @@ program.command('workflow')
   .option('--input <text>', 'what the workflow sees as {{input}}', '')
   .option('--platform <id>', 'platform to act as (roles are looked up as platform:user)', 'cli')
   .option('--user <id>', 'user to act as (default: your login name)')
-  .option('--chat <id>', 'chat id', 'terminal')
+  .option('--chat <id>', 'chat id (default: the user, a direct chat of their own)')
   .action((name: string, opts) => run(async () => (await import('./workflow.ts')).runWorkflowCommand(name, { ...global(), ...opts }))());
 
 const keys = program.command('keys').description('manage API keys for the HTTP and WebSocket endpoints (stored hashed)');

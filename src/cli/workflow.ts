@@ -14,7 +14,8 @@ export interface WorkflowRunOptions extends GlobalOptions {
   readonly input: string;
   readonly platform: string;
   readonly user?: string;
-  readonly chat: string;
+  /** Default: the user id. A direct chat is one person's (as a Telegram DM's chat id is the user's). */
+  readonly chat?: string;
 }
 
 export async function runWorkflowCommand(name: string, opts: WorkflowRunOptions): Promise<number> {
@@ -29,9 +30,10 @@ export async function runWorkflowCommand(name: string, opts: WorkflowRunOptions)
   try {
     const executor = new Executor({ config, store, log });
     const user = opts.user ?? loginName();
-    const conversation = `${opts.platform}:${opts.chat}`;
+    const chat = opts.chat ?? user;
+    const conversation = `${opts.platform}:${chat}`;
     const turn: Turn = {
-      message: { platform: opts.platform, id: randomUUID(), chat: { id: opts.chat, type: 'dm' }, sender: { id: user }, text: opts.input, sentAt: Date.now(), attachments: [] },
+      message: { platform: opts.platform, id: randomUUID(), chat: { id: chat, type: 'dm' }, sender: { id: user }, text: opts.input, sentAt: Date.now(), attachments: [] },
       identity: { platform: opts.platform, id: user, role: config.security.roles.roleOf(opts.platform, user) },
       history: async () => [],
       signal: AbortSignal.timeout(spec.timeoutMs + 5000),
