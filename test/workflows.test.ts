@@ -298,6 +298,22 @@ describe('workflow engine', () => {
       const h = await run(wf({ steps: [{ http: { url: 'https://h.example/', headers: { 'X-Q': '{{input}}' } } }] }), fake({}), { input: 'a\r\nX-Admin: 1' });
       assert.ok(h.error instanceof ExecError && h.error.code === 'BAD_ARGUMENT');
     });
+
+    it('a value that is a dot segment in the URL path is refused: it cannot climb to another path on the host', async () => {
+      const urls: string[] = [];
+      const http = async (req: HttpRequestSpec) => { urls.push(req.url); return { status: 200, body: 'ok' }; };
+      const spec = wf({ steps: [{ http: { url: 'https://api.example.com/users/{{input}}/profile?q={{input}}' } }] });
+      for (const input of ['..', '.', '%2e%2E']) {
+        const r = await run(spec, fake({ http }), { input });
+        if (input.startsWith('%')) continue; // encoded again: %252e%252E, an ordinary segment
+        assert.ok(r.error instanceof ExecError && r.error.code === 'BAD_ARGUMENT', `${input}: ${r.error?.message}`);
+      }
+      assert.deepEqual(urls, ['https://api.example.com/users/%252e%252E/profile?q=%252e%252E']);
+      // In the query a dot is only text.
+      const q = await run(wf({ steps: [{ http: { url: 'https://api.example.com/search?q={{input}}' } }] }), fake({ http }), { input: '..' });
+      assert.equal(q.status, 'ok');
+      assert.equal(urls.at(-1), 'https://api.example.com/search?q=..');
+    });
   });
 
   it('a cancel from the caller stops promptly, even when the service ignores its signal', async () => {

@@ -18,6 +18,10 @@ const ENCODERS: Record<BodyEncoding, ((v: string) => string) | undefined> = {
 export function buildRequest(step: HttpStep, vars: Vars): HttpRequestSpec {
   const url = step.url.render(vars, encodeURIComponent);
   if (!URL.canParse(url)) throw bad(step, `URL ${JSON.stringify(url)} does not parse`);
+  // encodeURIComponent keeps dots: a value "." or ".." would be a path segment the URL parser resolves
+  // (so would %2e), moving the request to another path on the host.
+  const path = url.replace(/^[a-z]+:\/\/[^/?#]*/i, '').split(/[?#]/, 1)[0]!;
+  if (path.split('/').some((seg) => /^(?:\.|%2e){1,2}$/i.test(seg))) throw bad(step, `URL ${JSON.stringify(url)} would hold a "." or ".." path segment`);
   const headers: Record<string, string> = {};
   for (const [name, t] of step.headers) {
     const value = t.render(vars);
