@@ -9,11 +9,20 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
+import { AdapterRegistry } from '../src/adapters/registry.ts';
+import { loadConfig } from '../src/core/config/load.ts';
 import type { ScheduleSpec } from '../src/core/config/schedules.ts';
+import { Executor } from '../src/core/executor.ts';
+import { Gateway } from '../src/core/gateway.ts';
+import { scheduledRun } from '../src/core/scheduled-run.ts';
 import { BASELINE_DETAIL, INTERRUPTED_DETAIL, MAX_TIMER_MS, Scheduler, type Fire, type FireResult, type Timers } from '../src/core/scheduler.ts';
 import { MAX_SLOTS_PER_PASS } from '../src/core/scheduler-slots.ts';
 import { openDb, type OpenedDb } from '../src/store/db.ts';
 import { MAX_DETAIL, ScheduleRuns } from '../src/store/schedules.ts';
+import { Store } from '../src/store/store.ts';
+import { ChatAdapter } from './helpers/chat.ts';
+import { scratch } from './helpers/cli.ts';
+import { echoModel, quietLog } from './helpers/pipeline.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'clawdbot-sched-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -499,5 +508,47 @@ describe('scheduler', () => {
     assert.equal(rows(p.db)[1], `minutely ${iso(Date.parse('2026-01-08T00:00:00Z') - (MAX_SLOTS_PER_PASS - 1) * 60_000)} skipped`);
     await p.scheduler.stop();
     p.db.close();
+  });
+});
+
+describe('scheduled runs through the executor', () => {
+  /** A real executor and gateway on the config's catalogue; what the schedule delivers lands in `chat.sent`. */
+  async function pipeline(yaml: string) {
+    const s = scratch();
+    const config = loadConfig({ file: s.write('clawdbot.yaml', yaml), env: {}, home: s.dir, cwd: s.dir });
+    const store = Store.open(':memory:');
+    const log = await quietLog();
+    const executor = new Executor({ config, store, log, model: echoModel });
+    const chat = new ChatAdapter();
+    const adapters = new AdapterRegistry();
+    adapters.add(chat);
+    const gateway = new Gateway({ config, store, executor, adapters, log });
+    const fire = scheduledRun(executor, gateway);
+    const delivered = async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      return chat.sent.map((m) => m.text);
+    };
+    return { fire, delivered, close: () => { store.close(); s.cleanup(); } };
+  }
+
+  it("a schedule that names a command passes its input as the command's arguments", async () => {
+    const p = await pipeline([
+      'commands:',
+      '  disk_usage:',
+      '    runner: local',
+      '    argv: ["echo", "usage of", "{{path}}"]',
+      '    params: { path: { pattern: "^/[A-Za-z0-9/_-]*$" } }',
+      '    role: User',
+      'workflows:',
+      '  say: { steps: [{ reply: "about {{input}}" }] }',
+    ].join('\n'));
+    const res = await p.fire(spec({ workflow: 'disk_usage', input: '/var', deliver: { platform: 'chat', chatId: 'reports' } }), new Date(), new AbortController().signal);
+    assert.equal(res.ok, true, res.detail);
+    assert.match((await p.delivered())[0] ?? '', /usage of \/var/);
+    // A workflow's input is its {{input}}, never split into words (an apostrophe is fine).
+    const wf = await p.fire(spec({ workflow: 'say', input: "today's disks", deliver: { platform: 'chat', chatId: 'reports' } }), new Date(), new AbortController().signal);
+    assert.equal(wf.ok, true, wf.detail);
+    assert.equal((await p.delivered())[1], "about today's disks");
+    p.close();
   });
 });

@@ -1,6 +1,7 @@
 // What a schedule's slot does: the named workflow runs through the executor as the schedule (its
 // `role`, policy-checked and audited like anyone), and the result — or why there is none — goes to the
 // configured chat through the durable outbox.
+import { splitArgs } from './commands/params.ts';
 import type { ScheduleSpec } from './config/schedules.ts';
 import type { Executor } from './executor.ts';
 import type { Gateway } from './gateway.ts';
@@ -26,7 +27,10 @@ export function scheduledRun(executor: Executor, gateway: Pick<Gateway, 'announc
       conversation: `${platform}:${chatId}`,
       announce,
     };
-    const result = await executor.run(s.workflow, turn, []);
+    // A command takes the input's words as its arguments (as if typed after its name); for a workflow or
+    // an action the input is only {{input}} (and may hold an apostrophe splitArgs would refuse).
+    const args = executor.catalogue.get(s.workflow)?.kind === 'command' ? splitArgs(s.input) : [];
+    const result = await executor.run(s.workflow, turn, args);
     if (signal.aborted) return { ok: false, detail: String((signal.reason as Error | undefined)?.message ?? 'aborted') };
     await announce({ platform, chatId, text: result.text, ...(threadId === undefined ? {} : { threadId }) });
     const detail = result.status === 'ok' ? `delivered ${result.text.length} characters` : `${result.status}: ${result.status === 'denied' ? result.reason : result.error.message}`;
