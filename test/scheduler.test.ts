@@ -552,3 +552,24 @@ describe('scheduled runs through the executor', () => {
     p.close();
   });
 });
+
+describe('scheduled runs: the slot is the time the workflow is about', () => {
+  it('{{date}} and {{time}} are those of the slot, also for a slot caught up later', async () => {
+    const s = scratch();
+    const yaml = ['system: { timezone: Asia/Shanghai }', 'workflows:', '  daily: { steps: [{ reply: "report for {{date}} {{time}}" }] }'].join('\n');
+    const config = loadConfig({ file: s.write('clawdbot.yaml', yaml), env: {}, home: s.dir, cwd: s.dir });
+    const store = Store.open(':memory:');
+    const log = await quietLog();
+    const executor = new Executor({ config, store, log, model: echoModel });
+    const chat = new ChatAdapter();
+    const adapters = new AdapterRegistry();
+    adapters.add(chat);
+    const fire = scheduledRun(executor, new Gateway({ config, store, executor, adapters, log }));
+    const res = await fire(spec({ workflow: 'daily', deliver: { platform: 'chat', chatId: 'reports' } }), new Date('2026-01-05T01:00:00Z'), new AbortController().signal);
+    assert.equal(res.ok, true, res.detail);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(chat.sent.map((m) => m.text), ['report for 2026-01-05 09:00']);
+    store.close();
+    s.cleanup();
+  });
+});

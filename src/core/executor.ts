@@ -192,7 +192,7 @@ export class Executor {
   }
 
   async #runAction(action: Action, turn: Turn): Promise<ActionResult> {
-    const vars = () => templateVars(turn, this.config.system, new Date());
+    const vars = () => templateVars(turn, this.config.system, new Date(turn.at ?? Date.now()));
     switch (action.kind) {
       case 'reply':
         return runReply(() => this.render(action.name, action.template, vars));

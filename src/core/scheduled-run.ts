@@ -26,6 +26,7 @@ export function scheduledRun(executor: Executor, gateway: Pick<Gateway, 'announc
       onDelta: undefined,
       conversation: `${platform}:${chatId}`,
       announce,
+      at: slot.getTime(),
     };
     // A command takes the input's words as its arguments (as if typed after its name); for a workflow or
     // an action the input is only {{input}} (and may hold an apostrophe splitArgs would refuse).

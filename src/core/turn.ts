@@ -20,6 +20,8 @@ export interface Turn {
    * request for the admins, an approved command's result for its requester).
    */
   readonly announce: (m: OutboundMessage) => Promise<void>;
+  /** The moment {{date}} and {{time}} show when it is not now (ms): a schedule's slot, also when caught up late. */
+  readonly at?: number;
   /** The bytes of an attachment of this message, when its platform passes files on (see Adapter.download). */
   readonly download?: (ref: string, maxBytes: number, signal?: AbortSignal) => Promise<Buffer>;
 }

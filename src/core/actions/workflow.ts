@@ -20,7 +20,7 @@ const HTTP_STEP_CAP = 256 * 1024;
 export async function runWorkflowEntry(ex: Executor, spec: WorkflowSpec, turn: Turn, onStep?: (e: StepEvent) => void): Promise<ActionResult> {
   const started = Date.now();
   const result = await runWorkflow(spec, {
-    vars: templateVars(turn, ex.config.system, new Date()),
+    vars: templateVars(turn, ex.config.system, new Date(turn.at ?? Date.now())),
     services: workflowServices(ex, turn),
     signal: turn.signal,
     ...(onStep ? { onStep } : {}),
