@@ -204,6 +204,20 @@ workflows:
     for (const re of want) assert.ok(p.some((x) => re.test(x)), `${re} in:\n${p.join('\n')}`);
   });
 
+  it('a timeout or wait longer than a timer can hold (24.8 days) is refused, not ended at once', () => {
+    const p = problemsOf(`
+workflows:
+  a:
+    timeout: 30d
+    steps:
+      - { wait: 25d, timeout: 25d }
+`);
+    assert.ok(p.some((x) => /workflows\.a\.timeout: expected a duration of at most 24d, got "30d"/.test(x)), p.join('\n'));
+    assert.ok(p.some((x) => /workflows\.a\.steps\[0\]\.wait: expected a duration of at most 24d/.test(x)), p.join('\n'));
+    assert.ok(p.some((x) => /workflows\.a\.steps\[0\]\.timeout: expected a duration of at most 24d/.test(x)), p.join('\n'));
+    assert.equal(specOf('workflows:\n  b: { timeout: 24d, steps: [{ wait: 1d }] }\n', 'b').timeoutMs, 24 * 86_400_000);
+  });
+
   it('an http step: the host is written out, a body needs a method that takes one, headers are names', () => {
     const p = problemsOf(`
 workflows:

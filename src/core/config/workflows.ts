@@ -8,13 +8,23 @@ import { ConfigError } from '../errors.ts';
 import { isRole, ROLES, type Role } from '../policy.ts';
 import { compileWorkflow } from '../workflows/compile.ts';
 import { ON_ERROR_MODES, STEP_KINDS, type OnError, type StepSpec, type WorkflowSpec } from '../workflows/types.ts';
-import { duration, intIn, numIn, obj, oneOf, regex, str, text, val } from './kit.ts';
+import { intIn, numIn, obj, oneOf, regex, str, text, val } from './kit.ts';
 import { describeValue, formatPath } from './problems.ts';
+import { EXPECTED_DURATION, parseDuration } from './units.ts';
 
 /** Step and variable names: what a {{steps.NAME.output}} / {{vars.NAME}} placeholder can spell. */
 const STEP_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const COMMAND_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** The longest delay a Node timer keeps (~24.8 days); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A timeout or wait: at least `min` ms, and short enough for a timer (else it would end at once). */
+const duration = (min: number) => val(EXPECTED_DURATION, (v) => {
+  const ms = parseDuration(v);
+  if (ms !== undefined && ms > MAX_TIMER_MS) throw new Error(`expected a duration of at most 24d, got ${describeValue(v)}`);
+  return ms !== undefined && ms >= min ? ms : undefined;
+});
 
 // Templates are only texts here; compile.ts compiles them against what each step may read.
 const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
