@@ -109,6 +109,18 @@ describe('workflow engine', () => {
     }
   });
 
+  it("contains compares with another step's output trimmed too (command output ends in a line break)", async () => {
+    const spec = wf({
+      steps: [
+        { name: 'who', command: 'whoami' },
+        { if: { value: '{{input}}', contains: '{{steps.who.output}}' }, then: [{ reply: 'mentions you' }], else: [{ reply: 'not you' }] },
+      ],
+    });
+    const command = async () => 'alice\n';
+    assert.equal((await run(spec, fake({ command }), { input: 'ask alice about disks' })).reply, 'mentions you');
+    assert.equal((await run(spec, fake({ command }), { input: 'ask bob' })).reply, 'not you');
+  });
+
   it('set: variables read later, also out of a branch; a set step reads the values from before it', async () => {
     const spec = wf({
       steps: [

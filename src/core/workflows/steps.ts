@@ -78,12 +78,16 @@ function isList(args: CommandStep['args']): args is readonly CompiledTemplate[] 
   return Array.isArray(args);
 }
 
-/** The `if` step's decision. The value is trimmed: answers and command output end in line breaks. */
+/** The `if` step's decision. The texts are trimmed: answers and command output end in line breaks. */
 export function conditionHolds(value: string, test: ConditionTest, v: Record<string, unknown>): boolean {
   const s = value.trim();
   switch (test.op) {
     case 'equals': return s === test.to.render(v).trim();
-    case 'contains': return s.includes(test.to.render(v));
+    case 'contains': {
+      // Trimmed like the value (a step's output ends in a line break); a text of only spaces is kept as written.
+      const to = test.to.render(v);
+      return s.includes(to.trim() || to);
+    }
     case 'matches': return test.re.test(s);
     case 'empty': return s === '';
     case 'not_empty': return s !== '';
