@@ -133,6 +133,14 @@ describe('config: schedules', () => {
     ]);
   });
 
+  it('a Slack thread written as a bare number is refused (YAML would drop its trailing zeros); whole numbers load', () => {
+    assert.deepEqual(problems('schedules:\n  - { cron: "0 9 * * *", workflow: a, deliver: { platform: slack, chat: C1, thread: 1700000000.000100 } }\n'), [
+      'c.yaml:2:85: schedules[0].deliver.thread: expected a thread id (a number or a string) in quotes, got the number 1700000000.0001 (YAML drops the trailing zeros of 1700000000.000100)',
+    ]);
+    const [s] = compile('schedules:\n  - { cron: "0 9 * * *", workflow: a, deliver: { platform: telegram, chat: -1001234567890, thread: 42 } }\n');
+    assert.deepEqual(s!.deliver, { platform: 'telegram', chatId: '-1001234567890', threadId: '42' });
+  });
+
   it('schedules must be a list', () => {
     assert.deepEqual(problems('schedules:\n  daily: { cron: "0 9 * * *" }\n'), [
       'c.yaml:2:3: schedules: expected a list of schedules (- { cron: "0 9 * * 1-5", workflow: NAME, deliver: { platform: slack, chat: "C123" } }), got a mapping',

@@ -88,6 +88,13 @@ function listSchema() {
   const WORKFLOW_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
   const workflowRef = val('a workflow name (letters, digits, _ . -)', (v) => (typeof v === 'string' && WORKFLOW_NAME.test(v.trim()) ? v.trim() : undefined));
 
+  // YAML reads an unquoted 1700000000.000100 (a Slack thread) as a number and drops its trailing zeros:
+  // such an id would name another thread (or none), so only whole numbers may go unquoted.
+  const id = (what: string) => val(what, (v) => {
+    if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new Error(`expected ${what} in quotes, got the number ${v} (YAML drops the trailing zeros of 1700000000.000100)`);
+    return nonEmpty(v);
+  });
+
   const schedule = obj({
     name: nullish(val('a schedule name', nonEmpty)),
     cron,
@@ -96,8 +103,8 @@ function listSchema() {
     role: nullish(oneOf(ROLES)),
     deliver: obj({
       platform: val('a platform id like slack or telegram', (v) => nonEmpty(v)?.toLowerCase()),
-      chat: val('a chat id (a number or a string)', nonEmpty),
-      thread: nullish(val('a thread id (a number or a string)', nonEmpty)),
+      chat: id('a chat id (a number or a string)'),
+      thread: nullish(id('a thread id (a number or a string)')),
     }),
     timezone: nullish(timezone),
     enabled: nullish(bool),
