@@ -123,6 +123,14 @@ describe('local runner', () => {
     assert.equal(alive(Number(err.output!.trim())), false);
   });
 
+  it('a timeout also kills a grandchild that ignores SIGTERM and no longer holds the output', async () => {
+    const spec = command({ argv: ['sh', '-c', '(trap "" TERM; exec sleep 30) >/dev/null 2>&1 & echo $!; sleep 30'], timeout: '300ms' });
+    const err = await failure(run(spec), 'TIMEOUT');
+    const grandchild = Number(err.output!.trim());
+    assert.ok(grandchild > 0, `the grandchild's pid was printed: ${err.output}`);
+    assert.ok(await untilDead(grandchild, KILL_GRACE_MS + 2000), `grandchild ${grandchild} still runs`);
+  });
+
   it('what the program leaves running in the background is stopped when it exits', async () => {
     const r = await run(command({ argv: ['sh', '-c', 'sleep 30 & echo $!'], timeout: '20s' }));
     const pid = Number(r.output.trim());

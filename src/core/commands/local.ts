@@ -56,9 +56,16 @@ export function runLocal(r: LocalRunner, argv: readonly string[], limits: RunLim
     limits.signal.addEventListener('abort', onAbort, { once: true });
     const cleanup = () => {
       clearTimeout(timer);
-      clearTimeout(killTimer);
-      clearTimeout(drainTimer);
       limits.signal.removeEventListener('abort', onAbort);
+      // Something in the group that ignores SIGTERM and let go of the pipes outlives the close: its
+      // SIGKILL stays due (without holding clawdbot open).
+      if (groupAlive(child.pid)) {
+        killTimer?.unref();
+        drainTimer?.unref();
+      } else {
+        clearTimeout(killTimer);
+        clearTimeout(drainTimer);
+      }
     };
 
     child.on('error', (err) => {
@@ -94,6 +101,16 @@ export function runLocal(r: LocalRunner, argv: readonly string[], limits: RunLim
       }
     });
   });
+}
+
+function groupAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function spawnFailed(program: string, cwd: string | undefined, err: unknown): ExecError {
