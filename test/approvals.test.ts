@@ -108,3 +108,48 @@ routes:
     assert.equal(admin.status, 'ok');
   });
 });
+
+describe('approvals across a reload', () => {
+  const s = scratch();
+  const chat = new ChatAdapter();
+  let store: Store;
+  let gateway: Gateway;
+  const yaml = (pattern: string) => `
+security:
+  roles: { Admin: ["chat:alice"], Operator: ["chat:olga"] }
+  approvals: { ttl: 1m, notify: [{ platform: chat, chat: admins }] }
+commands:
+  make:
+    runner: local
+    argv: ["touch", "${s.dir}/made-{{name}}"]
+    params: { name: { pattern: '${pattern}' } }
+    role: Operator
+    approve: true
+routes:
+  - { match: { content_prefix: "/make" }, action: make }
+`;
+  const load = (pattern: string) => loadConfig({ file: s.write('clawdbot.yaml', yaml(pattern)), env: {}, home: s.dir, cwd: s.dir });
+
+  before(async () => {
+    const config = load('^[a-z]+$');
+    store = Store.open(':memory:');
+    const log = await quietLog();
+    const adapters = new AdapterRegistry();
+    adapters.add(chat);
+    gateway = new Gateway({ config, store, executor: new Executor({ config, store, log, model: echoModel }), adapters, log });
+  });
+  after(() => {
+    store.close();
+    s.cleanup();
+  });
+
+  test('a request whose arguments the reloaded command no longer accepts is not run when approved', async () => {
+    const asked = await answer(gateway, 'olga', '/make zz');
+    const id = /Request `([a-z2-9]{6})`/.exec(asked.text)![1]!;
+    // The admin tightens the parameter (say, after learning what "zz" does) and reloads.
+    gateway.reconfigure(load('^a+$'));
+    const r = await answer(gateway, 'alice', `/approve ${id}`);
+    assert.ok(!existsSync(join(s.dir, 'made-zz')), `it ran with a value the command now refuses: ${r.text}`);
+    assert.match(r.text, /<name> must be/);
+  });
+});

@@ -3,7 +3,9 @@
 // policy checked again), and the result goes to the chat it was asked from.
 import type { Approval } from '../../store/approvals.ts';
 import { auditEvent, writeAudit } from '../audit.ts';
+import { bindParams } from '../commands/params.ts';
 import type { CommandSpec } from '../commands/types.ts';
+import { ExecError } from '../errors.ts';
 import type { Executor } from '../executor.ts';
 import { authorize } from '../policy.ts';
 import type { Turn } from '../turn.ts';
@@ -69,7 +71,16 @@ async function runApproved(ex: Executor, a: Approval, turn: Turn): Promise<Actio
     await tell(ex, turn, a, d.userText);
     return { status: 'ok', text: `Approved, but ${a.requester.platform}:${a.requester.id} may no longer run \`${a.command}\` (${d.reason}); nothing was run.` };
   }
-  const result = await execute(ex, spec, a.args, asRequester);
+  // The arguments against the command as it is now: a reload may have tightened a parameter since.
+  let args: Record<string, string>;
+  try {
+    args = bindParams(spec, a.args);
+  } catch (err) {
+    if (!(err instanceof ExecError)) throw err;
+    await tell(ex, turn, a, `Your request \`${a.id}\` was approved, but its arguments no longer fit \`${a.command}\`; nothing was run.`);
+    return { status: 'ok', text: `Approved, but the arguments of \`${a.id}\` no longer fit \`${a.command}\` as it is now; nothing was run.\n${err.userText}` };
+  }
+  const result = await execute(ex, spec, args, asRequester);
   const sameChat = a.platform === turn.message.platform && a.chatId === turn.message.chat.id;
   if (sameChat) return result;
   await tell(ex, turn, a, `Your request \`${a.id}\` was approved.\n${result.text}`);
