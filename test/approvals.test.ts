@@ -100,6 +100,15 @@ routes:
     assert.equal((await turn('alice', '/pending')).text, 'No requests are waiting.');
   });
 
+  test('an unclosed quote after a command (typed, or after /run) is answered with what is wrong', async () => {
+    for (const [user, text] of [['olga', '/restart "now'], ['alice', '/run restart_web "now']] as const) {
+      const r = await turn(user, text);
+      assert.equal(r.status, 'failed', text);
+      assert.match(r.text, /A quote \("\) is not closed/, text);
+    }
+    assert.equal(store.approvals.pending(Date.now()).length, 0);
+  });
+
   test('a User may not even ask; an Admin runs it at once', async () => {
     const r = await turn('bob', '/restart');
     assert.equal(r.status, 'denied');

@@ -3,6 +3,7 @@ import { decide, listPending } from './actions/approval.ts';
 import type { AdminCommand } from './admin.ts';
 import { auditEvent, writeAudit } from './audit.ts';
 import { splitArgs } from './commands/params.ts';
+import { ExecError } from './errors.ts';
 import type { Executor } from './executor.ts';
 import type { Turn } from './turn.ts';
 import type { ActionResult } from './types.ts';
@@ -17,7 +18,13 @@ const ok = (text: string): ActionResult => ({ status: 'ok', text });
 export async function runAdminCommand(ex: Executor, command: AdminCommand, rest: string, turn: Turn, hooks: AdminHooks): Promise<ActionResult> {
   switch (command.name) {
     case '/run': {
-      const words = splitArgs(rest);
+      let words: string[];
+      try {
+        words = splitArgs(rest);
+      } catch (err) {
+        if (err instanceof ExecError) return { status: 'failed', text: err.userText, error: err };
+        throw err;
+      }
       const name = words[0];
       if (!name || name.startsWith('/')) return ok(`Usage: ${command.usage}`);
       await writeAudit(ex.store, ex.log, auditEvent(turn.identity, turn.conversation, { eventType: 'admin_action', decision: 'allowed', input: `/run ${rest}` }));

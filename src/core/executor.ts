@@ -14,6 +14,7 @@ import { adminCommandOf } from './admin.ts';
 import { auditEvent, writeAudit } from './audit.ts';
 import { Catalogue, type Entry } from './catalogue.ts';
 import type { Config } from './config/types.ts';
+import { ExecError } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Memory } from './memory/retrieve.ts';
 import type { MetricsSink } from './metrics-sink.ts';
@@ -180,7 +181,14 @@ export class Executor {
       case 'command': {
         const [{ runCommandEntry }, { splitArgs }] = await Promise.all([import('./actions/command.ts'), import('./commands/params.ts')]);
         // `/disk /var` → ["/var"]: the words after the command word, quotes grouping words.
-        return runCommandEntry(this, entry.spec, args ?? splitArgs(turn.message.text).slice(1), turn);
+        let words: EntryArgs;
+        try {
+          words = args ?? splitArgs(turn.message.text).slice(1);
+        } catch (err) {
+          if (err instanceof ExecError) return { status: 'failed', text: err.userText, error: err };
+          throw err;
+        }
+        return runCommandEntry(this, entry.spec, words, turn);
       }
       case 'workflow': {
         const { runWorkflowEntry } = await import('./actions/workflow.ts');
