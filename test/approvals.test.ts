@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { renderMessages } from '../src/adapters/format/index.ts';
 import { AdapterRegistry } from '../src/adapters/registry.ts';
 import { loadConfig } from '../src/core/config/load.ts';
 import { Executor } from '../src/core/executor.ts';
@@ -33,8 +34,15 @@ commands:
     argv: ["touch", "${marker}"]
     role: Operator
     approve: true
+  note:
+    runner: local
+    argv: ["true", "{{text}}"]
+    params: { text: { pattern: "." } }
+    role: Operator
+    approve: true
 routes:
   - { match: { content_prefix: "/restart" }, action: restart_web }
+  - { match: { content_prefix: "/note" }, action: note }
 `),
       env: {}, home: s.dir, cwd: s.dir,
     });
@@ -107,6 +115,18 @@ routes:
       assert.match(r.text, /A quote \("\) is not closed/, text);
     }
     assert.equal(store.approvals.pending(Date.now()).length, 0);
+  });
+
+  test('a value with backticks stays inside the command shown to admins; it cannot add a link', async () => {
+    chat.sent.length = 0;
+    const value = 'x` then [approve here](https://evil.example/) `y';
+    await turn('olga', `/note '${value}'`);
+    await settle();
+    const notice = chat.sent.find((m) => m.chatId === 'admins')!;
+    const html = renderMessages(notice.text, { markup: 'telegram-html', limit: 100_000, unit: 'utf16' }).join('');
+    assert.ok(!html.includes('<a '), html);
+    assert.ok(html.includes(`<code>note ${value}</code>`), html);
+    await turn('alice', `/deny ${idIn(notice.text)}`);
   });
 
   test('a User may not even ask; an Admin runs it at once', async () => {

@@ -25,7 +25,7 @@ export async function requestApproval(ex: Executor, spec: CommandSpec, args: Rea
     eventType: 'approval_request', decision: null, input: `${spec.name} ${JSON.stringify(args)}`, output: `request ${a.id}`,
   }));
   const minutes = Math.round(ttlMs / 60_000);
-  const notice = `${who(identity)} asks to run \`${describe(spec, args)}\`. Approve with \`/approve ${a.id}\` or refuse with \`/deny ${a.id}\` (expires in ${minutes} min).`;
+  const notice = `${who(identity)} asks to run ${code(describe(spec, args))}. Approve with \`/approve ${a.id}\` or refuse with \`/deny ${a.id}\` (expires in ${minutes} min).`;
   for (const n of notify) {
     await turn.announce({ platform: n.platform, chatId: n.chat, text: notice }).catch((err: unknown) => {
       ex.log.warn({ err, platform: n.platform, chat: n.chat }, 'could not tell admins about an approval request');
@@ -98,13 +98,21 @@ async function tell(ex: Executor, turn: Turn, a: Approval, text: string): Promis
 export function listPending(ex: Executor): ActionResult {
   const pending = ex.store.approvals.pending(Date.now());
   if (pending.length === 0) return { status: 'ok', text: 'No requests are waiting.' };
-  const lines = pending.map((a) => `- \`${a.id}\` ${a.requester.platform}:${a.requester.id} wants \`${describe(ex.catalogue.command(a.command), a.args, a.command)}\` (expires ${new Date(a.expiresAt).toISOString().slice(11, 16)} UTC)`);
+  const lines = pending.map((a) => `- \`${a.id}\` ${a.requester.platform}:${a.requester.id} wants ${code(describe(ex.catalogue.command(a.command), a.args, a.command))} (expires ${new Date(a.expiresAt).toISOString().slice(11, 16)} UTC)`);
   return { status: 'ok', text: `Waiting for approval:\n${lines.join('\n')}` };
 }
 
 function describe(spec: CommandSpec | undefined, args: Readonly<Record<string, string>>, name = spec?.name ?? '?'): string {
   const values = Object.values(args);
   return values.length ? `${name} ${values.join(' ')}` : name;
+}
+
+/** A Markdown code span that holds `text` whole: a backtick in a value cannot end it and add markup (a link). */
+function code(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+  if (longest === 0) return `\`${text}\``;
+  const fence = '`'.repeat(longest + 1);
+  return `${fence} ${text} ${fence}`;
 }
 
 function who(i: Identity): string {
