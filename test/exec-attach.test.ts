@@ -56,6 +56,45 @@ describe('exec --attach', () => {
     assert.match(JSON.stringify(req.messages), /what is the total\?/);
   });
 
+  it("the seed's handlers: an image goes to image_analysis' handler, a document to document_processing's", async () => {
+    const png = join(s.dir, 'seed-photo.png');
+    writeFileSync(png, pngPixel());
+    const pdf = join(s.dir, 'seed-bill.pdf');
+    writeFileSync(pdf, pdfWith('Total 12'));
+    // The seed's 4.2 block as written, plus a workflow of ours behind each handler name: what runs is
+    // what the handler names.
+    const seedCfg = s.write('seed-media.yaml', [
+      'system: { data_dir: ./data }',
+      `models: { default: { provider: ollama, endpoint: "${model.url}", model: llama3.2 } }`,
+      'media_processors:',
+      '  image_analysis:',
+      '    enabled: true',
+      '    max_size: 10MB',
+      '    allowed_types: ["jpg", "png", "webp"]',
+      '    handler: "my_image_workflow"',
+      '  document_processing:',
+      '    enabled: true',
+      '    max_size: 20MB',
+      '    allowed_types: ["pdf", "docx"]',
+      '    handler: "my_document_workflow"',
+      'workflows:',
+      '  my_image_workflow: { steps: [ { reply: "image handler ran" } ] }',
+      '  my_document_workflow: { steps: [ { reply: "document handler ran" } ] }',
+      '',
+    ].join('\n'));
+    const run = (file: string) => runCli(['exec', '--json', '--config', seedCfg, '--attach', file, 'what is it?'], { env: s.env, cwd: s.dir });
+    const img = await run(png);
+    assert.equal(img.code, 0, img.stderr);
+    assert.deepEqual(pick(JSON.parse(img.stdout)), { reply: 'image handler ran', action: 'my_image_workflow', route: 'media_processors.image_analysis' });
+    const doc = await run(pdf);
+    assert.equal(doc.code, 0, doc.stderr);
+    assert.deepEqual(pick(JSON.parse(doc.stdout)), { reply: 'document handler ran', action: 'my_document_workflow', route: 'media_processors.document_processing' });
+    // With the built-in handlers (the seed's names), an image is reported as image_analysis_workflow.
+    const builtIn = await runCli(['exec', '--json', '--config', cfg, '--attach', png, 'what is it?'], { env: s.env, cwd: s.dir });
+    assert.equal(builtIn.code, 0, builtIn.stderr);
+    assert.equal(JSON.parse(builtIn.stdout).action, 'image_analysis_workflow');
+  });
+
   it('oversize and empty files get short replies, and the model is not asked', async () => {
     const big = join(s.dir, 'big.pdf');
     writeFileSync(big, Buffer.concat([pdfWith('x'), Buffer.alloc(4096, 32)]));
@@ -71,3 +110,5 @@ describe('exec --attach', () => {
     assert.equal(chats().length, before);
   });
 });
+
+const pick = (o: { reply: string; action: string; route: string }) => ({ reply: o.reply, action: o.action, route: o.route });

@@ -43,6 +43,15 @@ describe('uploads over WebSocket and REST', () => {
     assert.deepEqual(req.messages.at(-1)!.images, [png.toString('base64')]);
   });
 
+  it("an image upload goes to the seed's image_analysis handler (REST reports image_analysis_workflow)", async () => {
+    const form = new FormData();
+    form.set('text', 'what is in this picture?');
+    form.set('file', new Blob([pngPixel()]), 'p.png');
+    const res = await fetch(`${srv.url}/v1/messages`, { method: 'POST', body: form });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(((await res.json()) as { action: string }).action, 'image_analysis_workflow');
+  });
+
   it('a PDF sent as a multipart part over REST is read; a bad base64 attachment is a 400', async () => {
     const form = new FormData();
     form.set('text', 'what does it cost?');

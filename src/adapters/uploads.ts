@@ -4,6 +4,7 @@
 // memory up. After a restart the bytes are gone; the turn then answers that the file is no longer there.
 import { randomUUID } from 'node:crypto';
 import { AdapterError } from '../core/errors.ts';
+import { attachmentKind } from '../core/media/detect.ts';
 import type { Attachment } from '../core/types.ts';
 
 /** Largest file accepted from a client (media_processors caps each type lower). */
@@ -28,7 +29,7 @@ export class Uploads {
     const id = randomUUID();
     this.#files.set(id, { bytes, at: now });
     this.#total += bytes.length;
-    return { kind: 'file', ref: `upload:${id}`, name, mime, size: bytes.length };
+    return { kind: attachmentKind(bytes), ref: `upload:${id}`, name, mime, size: bytes.length };
   }
 
   /** The bytes of an upload, once (they are dropped after); over `maxBytes` → AdapterError 'rejected'. */

@@ -1,11 +1,12 @@
 // `clawdbot exec "message"`: one message through the same gateway as serve; the reply goes to stdout.
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { AdapterRegistry } from '../adapters/registry.ts';
 import { TerminalAdapter } from '../adapters/terminal.ts';
 import { attachAudit } from '../core/audit.ts';
 import { UsageError } from '../core/errors.ts';
+import { attachmentKind } from '../core/media/detect.ts';
 import type { Attachment } from '../core/types.ts';
 import { Executor } from '../core/executor.ts';
 import { Gateway } from '../core/gateway.ts';
@@ -74,11 +75,21 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').trim();
 }
 
-/** `--attach FILE`: what kind it is, only the bytes will tell (media_processors reads them). */
+/** `--attach FILE`: what kind it is, only the bytes will tell (an image's first bytes say so; media_processors reads the rest). */
 function attachmentsOf(file: string | undefined): Attachment[] {
   if (!file) return [];
   const path = resolve(file);
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st?.isFile()) throw new UsageError(`exec: --attach ${file}: no such file`);
-  return [{ kind: 'file', ref: path, name: basename(path), mime: undefined, size: st.size }];
+  return [{ kind: attachmentKind(readHead(path, 16)), ref: path, name: basename(path), mime: undefined, size: st.size }];
+}
+
+function readHead(path: string, n: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    return buf.subarray(0, readSync(fd, buf, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
 }

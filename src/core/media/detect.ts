@@ -24,6 +24,15 @@ export function detectType(bytes: Uint8Array): MediaType {
   return 'unknown';
 }
 
+/**
+ * The kind of an attachment whose bytes are at hand (a client's upload, `exec --attach`): an image
+ * (which media_processors.image_analysis handles) or a file (document_processing, which reads the
+ * type from the bytes again). An image's signature is in its first 12 bytes.
+ */
+export function attachmentKind(head: Uint8Array): 'image' | 'file' {
+  return isImageType(detectType(head)) ? 'image' : 'file';
+}
+
 export const isImageType = (t: MediaType): t is ImageType => t === 'png' || t === 'jpg' || t === 'webp' || t === 'gif';
 export const isDocumentType = (t: MediaType): t is DocumentType => t === 'pdf' || t === 'docx';
 
