@@ -259,6 +259,12 @@ describe('telegram translate: toInbound', () => {
       assert.deepEqual(r.attachments, [{ kind: 'document', ref: m.document!.file_id, name: 'report.pdf', mime: 'application/pdf', size: bytes.length }]);
     });
 
+    it("a picture sent as a file (uncompressed) is an image: the seed's image_analysis handler takes it", () => {
+      const bytes = Buffer.from('\x89PNG\r\n\x1a\n', 'latin1');
+      const m = msg(fake.documentMessage({ chatId: 3004, chatType: 'private', from: { id: 3004 }, bytes, fileName: 'shot.png', mimeType: 'image/png', caption: 'what is this?' }));
+      assert.deepEqual(inbound(toInbound(m, audience())).attachments, [{ kind: 'image', ref: m.document!.file_id, name: 'shot.png', mime: 'image/png', size: bytes.length }]);
+    });
+
     it('voice, audio and video are attachments of their kind', () => {
       const m: TgMessage = {
         message_id: 1, date: 1_700_000_000, chat: { id: 3004, type: 'private' }, from: { id: 3004, is_bot: false, first_name: 'V' },

@@ -119,7 +119,8 @@ function attachmentsOf(m: TgMessage): Attachment[] {
   const file = (kind: Attachment['kind'], f: { file_id: string; file_name?: string; mime_type?: string; file_size?: number } | undefined) => {
     if (f) out.push({ kind, ref: f.file_id, name: f.file_name, mime: f.mime_type, size: f.file_size });
   };
-  file('document', m.document);
+  // A picture sent as a file keeps its quality; it is still an image (as on Slack, by its MIME type).
+  file(m.document?.mime_type?.startsWith('image/') ? 'image' : 'document', m.document);
   file('audio', m.audio);
   file('audio', m.voice);
   file('video', m.video);
