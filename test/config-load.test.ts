@@ -62,6 +62,22 @@ describe('the seed configuration', () => {
     assert.equal(c.actions.get('trigger_help_workflow')?.kind, 'help');
   });
 
+  it("a routing.yaml beside the config that nothing names is not silently ignored: a warning says how to use it", () => {
+    const s = sandbox();
+    s.write('etc/routing.yaml', 'routes:\n  - match:\n      platform: "slack"\n      content: "!help"\n    action: trigger_help_workflow\n');
+    const c = loadConfig(s.opts({ file: s.write('etc/config.yaml', 'system:\n  name: x\n') }));
+    assert.equal(c.routes.length, 1, 'not read: routes_file says which file holds the rules');
+    const w = c.warnings.filter((x) => x.includes('routing.yaml'));
+    assert.equal(w.length, 1, c.warnings.join('\n'));
+    assert.match(w[0]!, /routing\.yaml .*not used.*routes_file: routing\.yaml/);
+    // Named (or rules written inline), there is nothing to warn about.
+    const named = loadConfig(s.opts({ file: s.write('etc/config.yaml', 'system:\n  name: x\nroutes_file: routing.yaml\n') }));
+    assert.equal(named.routes.length, 1);
+    assert.ok(!named.warnings.some((x) => x.includes('not used')), named.warnings.join('\n'));
+    const inline = loadConfig(s.opts({ file: s.write('etc/config.yaml', 'routes:\n  - default: { action: process_with_llm }\n') }));
+    assert.ok(!inline.warnings.some((x) => x.includes('not used')), inline.warnings.join('\n'));
+  });
+
   it('the same rules inline under routes: load too', () => {
     const s = sandbox();
     const routing = `routes:\n  - match:\n      platform: ["whatsapp", "telegram"]\n      content: "/start"\n    action: send_welcome_message\n  - default:\n      action: process_with_llm\n`;

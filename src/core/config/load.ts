@@ -101,6 +101,13 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     }
   } else if (raw?.routes) {
     routes = compileRoutes(raw.routes, (i) => main.source.at(['routes', i]));
+  } else if (raw) {
+    // The seed keeps its rules in routing.yaml next to config.yaml; read only when routes_file names it.
+    for (const name of ['routing.yaml', 'routing.yml']) {
+      if (!statSync(join(dirname(file), name), { throwIfNoEntry: false })?.isFile()) continue;
+      warnings.push(`${main.source.display}: ${name} next to this file is not used (every message goes to the default rule): add \`routes_file: ${name}\` to use its rules`);
+      break;
+    }
   }
   if (problems.length || !raw) throw new ConfigProblemsError(problems);
   return buildConfig(raw, {
