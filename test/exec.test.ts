@@ -29,6 +29,8 @@ describe('exec', () => {
     const size = JSON.stringify(chat.body.messages).length;
     assert.ok(size < 600, `a trivial turn sends a few hundred bytes, sent ${size}`);
     assert.equal(chat.body.model, 'llama3.2');
+    // The seed's defaults reach the wire as Ollama's options: max_tokens 1024, temperature 0.7.
+    assert.deepEqual(chat.body.options, { num_predict: 1024, temperature: 0.7 });
   });
 
   it('--json prints a structured result', async () => {
@@ -66,13 +68,14 @@ describe('exec', () => {
   });
 
   it('talks to an OpenAI-compatible endpoint (the seed layout: .../v1, auto provider)', async () => {
-    const cfg = s.write('openai.yaml', `models:\n  default:\n    endpoint: "${openai.baseUrl}"\n    api_key: \${MODEL_KEY}\n    max_tokens: 2048\n`);
+    const cfg = s.write('openai.yaml', `models:\n  default:\n    endpoint: "${openai.baseUrl}"\n    api_key: \${MODEL_KEY}\n    max_tokens: 2048\n    temperature: 0.2\n`);
     const r = await runCli(['--config', cfg, 'exec', 'ping'], { env: { ...s.env, MODEL_KEY: 'sk-test' }, cwd: s.dir });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'pong\n');
     const call = openai.requests.filter((q) => q.path === '/v1/chat/completions').at(-1)!;
     assert.equal(call.body.model, 'qwen2.5', 'no model configured: the first listed is used');
     assert.equal(call.body.max_tokens, 2048);
+    assert.equal(call.body.temperature, 0.2);
     assert.equal(call.headers.authorization, 'Bearer sk-test');
   });
 
