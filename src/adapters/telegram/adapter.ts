@@ -93,6 +93,12 @@ export class TelegramAdapter implements Adapter {
     const me = bot.botInfo;
     bot.on(['message', 'edited_message'], (ctx) => this.#onMessage((ctx.message ?? ctx.editedMessage) as unknown as TgMessage));
     bot.catch((e) => {
+      // Not recorded because the gateway is shutting down: end polling here, so grammY never confirms
+      // this update's offset (bot.stop() would) and Telegram hands it over again after the restart.
+      if (e.error instanceof AdapterError && e.error.kind === 'unavailable') {
+        this.#stopping = true;
+        throw e;
+      }
       this.#lastError = e.message;
       this.#log.error({ err: e.error }, 'telegram update handler failed');
     });
