@@ -1,9 +1,13 @@
 // The WebSocket adapter passes the shared adapter contract; the "platform" is our own /ws endpoint.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RestAdapter } from '../src/adapters/rest.ts';
 import { WebSocketAdapter } from '../src/adapters/websocket.ts';
 import type { HttpGateway } from '../src/core/http/server.ts';
+import type { ModelClient } from '../src/core/models/types.ts';
 import { runAdapterContract } from './contract/adapter-contract.ts';
 import { TestClient } from './helpers/ws.ts';
-import { quietLog, testHttp } from './helpers/pipeline.ts';
+import { echoModel, pipeline, quietLog, testHttp } from './helpers/pipeline.ts';
 
 let http: HttpGateway;
 let client: TestClient;
@@ -41,4 +45,30 @@ runAdapterContract({
     await http.close();
     http.destroyAll();
   },
+});
+
+describe('REST: the same message id sent again while the first request waits', () => {
+  it('answers the retry 409 and still delivers the first reply (not given up)', async () => {
+    const log = await quietLog();
+    const web = testHttp(log);
+    const rest = new RestAdapter({ http: web });
+    const slow: ModelClient = { ...echoModel, chat: async (req) => { await new Promise((r) => setTimeout(r, 300)); return echoModel.chat(req); } };
+    const deliveries: string[] = [];
+    const p = await pipeline(rest, {
+      log,
+      model: slow,
+      wrapHost: (h) => ({ ...h, receive: (m, d) => h.receive(m, d).then((o) => { if (!o.duplicate) deliveries.push(o.delivery); return o; }) }),
+    });
+    const { port } = await web.listen();
+    const post = () => fetch(`http://127.0.0.1:${port}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'hi', chat: 'c', id: 'same' }) });
+    const first = post();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await post()).status, 409);
+    const r = await first;
+    assert.equal(r.status, 200);
+    assert.deepEqual(deliveries, ['sent']);
+    await p.close();
+    await web.close();
+    web.destroyAll();
+  });
 });

@@ -94,7 +94,10 @@ export class RestAdapter implements Adapter {
     const id = parsed.id ?? randomUUID();
     const inboundId = `${chat}/${id}`;
     let delivered: string | undefined;
-    this.#waiting.set(inboundId, (text) => { delivered = text; });
+    const waiter = (text: string) => { delivered = text; };
+    // A retry of a request still waiting is a duplicate (409): it must not take the first one's reply.
+    const first = !this.#waiting.has(inboundId);
+    if (first) this.#waiting.set(inboundId, waiter);
     try {
       const outcome = await host.receive({
         platform: this.platform,
@@ -118,7 +121,7 @@ export class RestAdapter implements Adapter {
       if (err instanceof AdapterError && err.kind === 'unavailable') throw new HttpError(503, 'server is shutting down');
       throw err;
     } finally {
-      this.#waiting.delete(inboundId);
+      if (first) this.#waiting.delete(inboundId);
     }
   }
 }
