@@ -64,4 +64,23 @@ describe('streaming a reply by editing one message', () => {
     assert.equal(fake.posted.filter((m) => m.method === 'chat.postMessage').length, 1, 'one message in the channel');
     assert.ok(fake.posted.filter((m) => m.method === 'chat.update').length >= 2);
   });
+
+  it('slack: a preview deleted meanwhile: the answer is posted anew, not lost', async () => {
+    const fake = await startFakeSlack();
+    const log = await quietLog();
+    const d = defaultConfig().adapters.slack;
+    const adapter = new SlackAdapter({ config: { ...d, enabled: true, stream: true, botToken: fake.botToken, appToken: fake.appToken, apiUrl: `${fake.url}/api/` }, http: testHttp(log), log });
+    const p = await pipeline(adapter, { log, model: slowModel });
+    cleanups.push(async () => { await p.close(); await fake.close(); });
+    fake.pushEvent(fake.directMessage({ channel: 'D0STREAM02', user: 'U0PERSON1', text: 'count' }));
+    await until('the preview', () => fake.posted.some((m) => m.method === 'chat.postMessage' && m.channel === 'D0STREAM02'));
+    const preview = fake.posted.find((m) => m.method === 'chat.postMessage' && m.channel === 'D0STREAM02')!;
+    const del = await fetch(`${fake.url}/api/chat.delete`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fake.botToken}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ channel: 'D0STREAM02', ts: preview.ts }),
+    });
+    assert.equal(((await del.json()) as { ok: boolean }).ok, true);
+    await until('the answer posted', () => fake.posted.some((m) => m.method === 'chat.postMessage' && m.text === 'The *answer* is: one, two, three, four, five.'), 10_000);
+  });
 });

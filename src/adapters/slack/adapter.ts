@@ -69,9 +69,8 @@ export class SlackAdapter implements Adapter {
     for (let i = ctx.partsSent; i < parts.length; i++) {
       if (ctx.signal.aborted) throw new AdapterError('slack', 'unavailable', 'cancelled (shutting down)');
       try {
-        // The first part replaces a streamed preview when there is one.
-        if (i === 0 && m.editOf !== undefined) {
-          await web.chat.update({ channel: m.chatId, ts: m.editOf, text: parts[0]! });
+        // The first part replaces a streamed preview when there is one (posted anew if it is gone).
+        if (i === 0 && m.editOf !== undefined && (await this.#replacePreview(web, m.chatId, m.editOf, parts[0]!))) {
           ids.push(m.editOf);
           ctx.onPart(1, m.editOf);
           continue;
@@ -90,6 +89,18 @@ export class SlackAdapter implements Adapter {
       }
     }
     return { platformMessageIds: ids, sentAt: Date.now() };
+  }
+
+  /** Edits the preview into the final first part; false when the preview is gone (deleted, not ours). */
+  async #replacePreview(web: webApi.WebClient, channel: string, ts: string, text: string): Promise<boolean> {
+    try {
+      await web.chat.update({ channel, ts, text });
+      return true;
+    } catch (err) {
+      const e = err as { code?: string; data?: { error?: string } };
+      if (e.code === 'slack_webapi_platform_error' && /^(message_not_found|cant_update_message)$/.test(e.data?.error ?? '')) return false;
+      throw err;
+    }
   }
 
   startStream(message: InboundMessage): ReplyStream | undefined {
