@@ -39,10 +39,13 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-/** Starts `adapter` on a fresh in-memory pipeline; `wrapHost` lets a test watch what the adapter submits. */
-export async function pipeline(adapter: Adapter, opts: { log: Logger; config?: Config; model?: ModelClient; wrapHost?: (h: AdapterHost) => AdapterHost }): Promise<Pipeline> {
+/**
+ * Starts `adapter` on a fresh pipeline (in memory, or on `store`, which it then closes); `wrapHost`
+ * lets a test watch what the adapter submits.
+ */
+export async function pipeline(adapter: Adapter, opts: { log: Logger; config?: Config; model?: ModelClient; wrapHost?: (h: AdapterHost) => AdapterHost; store?: Store }): Promise<Pipeline> {
   const config = opts.config ?? defaultConfig();
-  const store = Store.open(':memory:');
+  const store = opts.store ?? Store.open(':memory:');
   const adapters = new AdapterRegistry();
   adapters.add(adapter);
   const gateway = new Gateway({ config, store, executor: new Executor({ config, store, log: opts.log, model: opts.model ?? echoModel }), adapters, log: opts.log });

@@ -29,6 +29,9 @@ const START_TIMEOUT_MS = 15_000;
 const EDIT_EVERY_MS = 1200;
 /** Polling with no successful getUpdates for this long is wedged: restart it. */
 const WEDGED_MS = 120_000;
+/** A message that could not be recorded is tried again after this, doubling up to a minute. */
+const RECORD_RETRY_MS = 1000;
+const RECORD_RETRY_MAX_MS = 60_000;
 
 export class TelegramAdapter implements Adapter {
   readonly platform = 'telegram';
@@ -50,12 +53,18 @@ export class TelegramAdapter implements Adapter {
   #running = false;
   #stopping = false;
   #watchdog: NodeJS.Timeout | undefined;
+  /** A message being recorded again after a failed write: polling waits on it (see #recordPolled). */
+  #retrying: Promise<void> | undefined;
+  /** Ends a retry's wait at shutdown. */
+  readonly #quit = new AbortController();
+  readonly #retryMs: number;
 
   /** When polling counts as wedged, and how often that is checked (tests shorten both). */
   readonly #wedgedMs: number;
   readonly #checkEveryMs: number;
 
-  constructor(opts: { config: TelegramAdapterConfig; http: HttpGateway; log: Logger; watchdog?: { wedgedMs: number; checkEveryMs: number } }) {
+  constructor(opts: { config: TelegramAdapterConfig; http: HttpGateway; log: Logger; watchdog?: { wedgedMs: number; checkEveryMs: number }; recordRetryMs?: number }) {
+    this.#retryMs = opts.recordRetryMs ?? RECORD_RETRY_MS;
     this.#wedgedMs = opts.watchdog?.wedgedMs ?? WEDGED_MS;
     this.#checkEveryMs = opts.watchdog?.checkEveryMs ?? 10_000;
     this.#cfg = opts.config;
@@ -242,9 +251,36 @@ export class TelegramAdapter implements Adapter {
     }
     // Awaited until the message is recorded, not until it is answered: grammY confirms the polling
     // offset (or answers the webhook) after this handler, and from then on the inbox holds it.
-    return this.#host!.submit(inbound).then((s) => {
+    const submit = () => this.#host!.submit(inbound).then((s) => {
       if (!s.duplicate) s.outcome.catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'turn not finished'));
     });
+    // A webhook that fails is answered with an error and Telegram sends the update again itself.
+    return this.#cfg.mode === 'polling' ? this.#recordPolled(submit) : submit();
+  }
+
+  /**
+   * Polling confirms an update when its handler returns (the next getUpdates' offset), so a message
+   * that could not be recorded (a full disk, a database locked too long) is tried again while polling
+   * waits: nothing unrecorded is confirmed, and what follows it keeps its order. Shutting down ends the
+   * wait unconfirmed (bot.catch).
+   */
+  async #recordPolled(submit: () => Promise<void>): Promise<void> {
+    for (let wait = this.#retryMs; ; wait = Math.min(wait * 2, RECORD_RETRY_MAX_MS)) {
+      const attempt = submit();
+      try {
+        return await attempt;
+      } catch (err) {
+        if (this.#stopping || (err instanceof AdapterError && err.kind === 'unavailable')) throw err;
+        this.#lastError = `a message could not be recorded: ${(err as Error).message}`;
+        this.#log.error({ err: (err as Error).message, retryInMs: wait }, 'telegram: a message could not be recorded; it stays unconfirmed and is tried again');
+      }
+      // Polling waits here on purpose: not wedged.
+      this.#lastPollAt = Date.now() + wait;
+      const slept = sleep(wait, this.#quit.signal);
+      this.#retrying = slept;
+      await slept.finally(() => { this.#retrying = undefined; });
+      if (this.#stopping) throw new AdapterError('telegram', 'unavailable', 'shutting down');
+    }
   }
 
   #startPolling(bot: Bot): void {
@@ -299,7 +335,23 @@ export class TelegramAdapter implements Adapter {
     this.#stopping = true;
     clearInterval(this.#watchdog);
     const bot = this.#bot;
+    if (this.#retrying) {
+      // bot.stop() would confirm the update that waits to be recorded: end the wait first, and let
+      // grammY's loop end on it (after its own continuations, which setImmediate follows).
+      this.#quit.abort();
+      await this.#retrying;
+      await new Promise((r) => setImmediate(r));
+    }
     if (this.#cfg.mode === 'polling' && bot?.isRunning()) await bot.stop().catch(() => undefined);
     this.#running = false;
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
