@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { runCli, scratch, startServe, type Served } from './helpers/cli.ts';
+import { TestClient } from './helpers/ws.ts';
 
 const CONFIG_KEY = 'config-key-0123456789';
 
@@ -34,7 +35,7 @@ describe('serve: access to every endpoint', () => {
       '',
     ].join('\n'));
     const env = { ...s.env, GATEWAY_KEY: CONFIG_KEY };
-    for (const [name, role] of [['reader', 'Auditor'], ['someone', 'User']] as const) {
+    for (const [name, role] of [['reader', 'Auditor'], ['someone', 'User'], ['walker', 'User']] as const) {
       const r = await runCli(['keys', 'add', name, '--role', role, '--config', cfg], { env, cwd: s.dir });
       assert.equal(r.code, 0, r.stderr);
       keys[name] = r.stdout.trim();
@@ -85,5 +86,22 @@ describe('serve: access to every endpoint', () => {
     const r = await runCli(['keys', 'revoke', 'someone', '--config', cfg], { env: { ...s.env, GATEWAY_KEY: CONFIG_KEY }, cwd: s.dir });
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await call('POST', '/v1/messages', JSON.stringify({ text: 'hi' }), { authorization: `Bearer ${keys.someone}` })).status, 401);
+  });
+
+  it('a WebSocket opened with a key that is then revoked is closed at its next frame, unanswered', async () => {
+    const c = await TestClient.connect(`${srv.url.replace('http', 'ws')}/ws`, { authorization: `Bearer ${keys.walker}` });
+    c.send({ type: 'message', id: 'w1', text: 'hi', chat: 'walk' });
+    await c.waitFor((f) => f.type === 'reply' && f.id === 'w1');
+    const r = await runCli(['keys', 'revoke', 'walker', '--config', cfg], { env: { ...s.env, GATEWAY_KEY: CONFIG_KEY }, cwd: s.dir });
+    assert.equal(r.code, 0, r.stderr);
+    const closed = new Promise<number>((resolve) => {
+      const t = setTimeout(() => resolve(0), 3000);
+      c.ws.once('close', (code) => { clearTimeout(t); resolve(code); });
+    });
+    c.send({ type: 'message', id: 'w2', text: 'hi', chat: 'walk' });
+    assert.equal(await closed, 1008, 'closed as a policy violation');
+    const answered = c.frames.some((f) => f.id === 'w2' && f.type === 'reply');
+    c.ws.terminate();
+    assert.ok(!answered, 'the revoked key got no answer');
   });
 });

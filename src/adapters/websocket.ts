@@ -105,6 +105,7 @@ export class WebSocketAdapter implements Adapter {
     });
     ws.on('message', (data, isBinary) => {
       this.#lastEventAt = Date.now();
+      if (!this.#http.admits(req)) return ws.close(1008, 'API key no longer valid');
       let frame: unknown;
       try {
         frame = isBinary ? undefined : JSON.parse(data.toString());

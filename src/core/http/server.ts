@@ -183,6 +183,14 @@ export class HttpGateway {
     return { principal: a.principal, authority: this.#auth.required ? { principal: a.principal, role: a.role } : undefined };
   }
 
+  /**
+   * Whether the key `req` came in with still lets it in. A WebSocket asks at each frame: a key revoked
+   * while the socket is open counts from its next frame, as it does from a REST client's next request.
+   */
+  admits(req: IncomingMessage): boolean {
+    return this.#auth.check(req).ok;
+  }
+
   /** One unit of the per-key rate limit; without a key, callers are told apart by address. */
   take(principal: string, req: IncomingMessage): { ok: true } | { ok: false; error: string; retryAfterSecs: number } {
     if (!this.#limiter) return { ok: true };
