@@ -8,7 +8,8 @@ import { checkExposure, isLoopback } from '../src/cli/serve.ts';
 import { defaultConfig } from '../src/core/config/load.ts';
 import type { Config } from '../src/core/config/types.ts';
 import { ConfigError } from '../src/core/errors.ts';
-import { runCli, scratch } from './helpers/cli.ts';
+import { runCli, scratch, startServe, type Served } from './helpers/cli.ts';
+import { TestClient } from './helpers/ws.ts';
 
 function config(host: string, apiKey?: string): Config {
   const d = defaultConfig();
@@ -89,6 +90,29 @@ describe('serve exposure end to end', () => {
       assert.equal(r.stdout, '');
       assert.equal(existsSync(join(s.dir, 'data', 'clawdbot')), false, 'no database was created');
     } finally {
+      s.cleanup();
+    }
+  });
+});
+
+describe('serve exposure after a reload', () => {
+  it('SIGHUP with a file that gives a WebSocket user a role, with no API key, keeps the running config', async () => {
+    const s = scratch();
+    let srv: Served | undefined;
+    try {
+      const cfg = s.write('clawdbot.yaml', 'system: { data_dir: ./data }\nadapters:\n  websocket: { listen: "127.0.0.1:0" }\n');
+      srv = await startServe(['--config', cfg], { env: s.env, cwd: s.dir });
+      s.write('clawdbot.yaml', 'system: { data_dir: ./data }\nsecurity: { roles: { Admin: ["websocket:root"] } }\nadapters:\n  websocket: { listen: "127.0.0.1:0" }\n');
+      srv.child.kill('SIGHUP');
+      await new Promise((r) => setTimeout(r, 500));
+      const c = await TestClient.connect(`${srv.url.replace('http', 'ws')}/ws`);
+      c.send({ type: 'message', id: 'w1', text: '/whoami', user: 'root' });
+      const reply = await c.waitFor((f) => f.type === 'reply' && f.id === 'w1');
+      c.close();
+      assert.doesNotMatch(reply.text ?? '', /Admin/, 'anyone who can reach the port claimed Admin by naming "root"');
+      assert.match(srv.stderr(), /security\.api_key/);
+    } finally {
+      await srv?.stop();
       s.cleanup();
     }
   });

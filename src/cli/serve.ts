@@ -100,6 +100,9 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
   const reload = async (): Promise<string> => {
     try {
       const r = reloadConfig(current);
+      // The start-up refusal holds for a reloaded file too: the listener and the API key stay as they were
+      // started, so roles it now gives self-named clients must be safe with those.
+      checkExposure({ ...r.config, adapters: config.adapters, security: { ...r.config.security, apiKey: config.security.apiKey } }, store.apiKeys.any());
       current = r.config;
       for (const w of r.config.warnings) log.warn(w);
       redactor = redactor.withConfig(r.config);
