@@ -127,9 +127,21 @@ describe('serve', () => {
     assert.match((await json(limited)).error, /20\/min/);
   });
 
-  it('stops gracefully on SIGTERM', async () => {
+  it('stops gracefully on SIGTERM, promptly even with a WebSocket client that never answers the close', async () => {
+    const polite = await TestClient.connect(wsUrl(), headers);
+    const politeClosed = new Promise<number>((r) => polite.ws.once('close', (code) => r(code)));
+    // A client asleep or cut off: it reads nothing, so it never answers the server's close frame.
+    const silent = await TestClient.connect(wsUrl(), headers);
+    const raw = (silent.ws as unknown as { _socket: import('node:net').Socket })._socket;
+    raw.removeAllListeners('data');
+    raw.pause();
+    const t0 = Date.now();
     const code = await srv.stop('SIGTERM');
+    const ms = Date.now() - t0;
+    silent.ws.terminate();
     assert.equal(code, 0);
     assert.match(srv.stderr(), /"stopped"/);
+    assert.equal(await politeClosed, 1001, 'a client that answers gets the going-away close');
+    assert.ok(ms < 5000, `stopping took ${ms} ms`);
   });
 });

@@ -20,6 +20,9 @@ import type { Adapter, AdapterHealth, AdapterHost } from './contract.ts';
 // Room for one file sent as base64 in the JSON (MAX_UPLOAD, 4/3 larger encoded); clients are authenticated and rate-limited.
 const MAX_FRAME = Math.ceil((MAX_UPLOAD * 4) / 3) + 64 * 1024;
 
+/** How long clients have to answer the close frame at shutdown. */
+const CLOSE_WAIT_MS = 1000;
+
 export class WebSocketAdapter implements Adapter {
   readonly platform = 'websocket';
   readonly limits = { maxTextLength: MAX_FRAME };
@@ -50,6 +53,11 @@ export class WebSocketAdapter implements Adapter {
     }, { auth: true });
     signal.addEventListener('abort', () => {
       for (const ws of this.#clients) ws.close(1001, 'server shutting down');
+      // A client that never answers the close frame (asleep, cut off) would hold the listener, and so
+      // serve's exit, for ws's 30 s close timeout: it is cut off after a short wait.
+      setTimeout(() => {
+        for (const ws of this.#clients) ws.terminate();
+      }, CLOSE_WAIT_MS).unref();
     }, { once: true });
   }
 
