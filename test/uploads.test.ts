@@ -8,6 +8,10 @@ import { startFakeOllama } from './fakes/ollama.ts';
 import { scratch, startServe, type Served } from './helpers/cli.ts';
 import { TestClient } from './helpers/ws.ts';
 import { pdfWith, pngPixel } from './helpers/files.ts';
+import { quietLog, testHttp } from './helpers/pipeline.ts';
+import { RestAdapter } from '../src/adapters/rest.ts';
+import { MAX_UPLOAD } from '../src/adapters/uploads.ts';
+import type { AdapterHost } from '../src/adapters/contract.ts';
 
 describe('uploads over WebSocket and REST', () => {
   const s = scratch();
@@ -65,5 +69,35 @@ describe('uploads over WebSocket and REST', () => {
     // The answer may quote the document (the fake model echoes its prompt); the file itself is not kept.
     assert.equal(stored.includes('BT /F1 12 Tf'), false, 'the PDF bytes are not kept in the database');
     assert.equal(stored.includes(pngPixel().toString('base64')), false, 'nor the image');
+  });
+});
+
+describe('REST uploads beyond what the gateway holds', () => {
+  it('answers 429 with Retry-After while files wait to be read', async () => {
+    const log = await quietLog();
+    const http = testHttp(log);
+    const rest = new RestAdapter({ http });
+    // A gateway whose turns never read their files (no media processor for them): they wait in memory.
+    await rest.start({
+      receive: async () => ({ duplicate: false, route: null, result: null, delivery: 'none' }),
+      submit: async () => { throw new Error('unused'); },
+      online: () => {},
+    } as unknown as AdapterHost);
+    const { port } = await http.listen();
+    try {
+      const post = () => {
+        const form = new FormData();
+        form.set('text', 'keep this');
+        form.set('file', new Blob([Buffer.alloc(MAX_UPLOAD)]), 'big.bin');
+        return fetch(`http://127.0.0.1:${port}/v1/messages`, { method: 'POST', body: form });
+      };
+      for (let i = 0; i < 4; i++) assert.equal((await post()).status, 200);
+      const full = await post();
+      assert.equal(full.status, 429);
+      assert.ok(Number(full.headers.get('retry-after')) >= 1, `Retry-After: ${full.headers.get('retry-after')}`);
+    } finally {
+      await http.close();
+      http.destroyAll();
+    }
   });
 });

@@ -87,7 +87,10 @@ export class RestAdapter implements Adapter {
       try {
         return this.#uploads.put(f.bytes, f.name, f.mime);
       } catch (err) {
-        throw new HttpError(err instanceof AdapterError && err.kind === 'rate_limited' ? 429 : 413, (err as Error).message);
+        if (err instanceof AdapterError && err.kind === 'rate_limited') {
+          throw new HttpError(429, err.message, { 'retry-after': String(Math.ceil((err.retryAfterMs ?? 1000) / 1000)) });
+        }
+        throw new HttpError(413, (err as Error).message);
       }
     });
     const chat = parsed.chat ?? randomUUID();

@@ -25,7 +25,12 @@ export class Uploads {
   put(bytes: Buffer, name: string | undefined, mime: string | undefined, now = Date.now()): Attachment {
     this.#expire(now);
     if (bytes.length > MAX_UPLOAD) throw new AdapterError(this.#platform, 'rejected', `file larger than ${MAX_UPLOAD} bytes`);
-    if (this.#total + bytes.length > MAX_TOTAL) throw new AdapterError(this.#platform, 'rate_limited', 'too many files waiting to be read; try again shortly');
+    if (this.#total + bytes.length > MAX_TOTAL) {
+      // At the latest the oldest file expires then (sooner when a turn reads one).
+      const oldest = this.#files.values().next().value;
+      const retryAfterMs = oldest ? Math.max(1000, oldest.at + TTL_MS - now) : 1000;
+      throw new AdapterError(this.#platform, 'rate_limited', 'too many files waiting to be read; try again shortly', { retryAfterMs });
+    }
     const id = randomUUID();
     this.#files.set(id, { bytes, at: now });
     this.#total += bytes.length;
