@@ -125,6 +125,13 @@ describe('serve', () => {
     assert.ok(limited, 'a request was limited');
     assert.ok(Number(limited.headers.get('retry-after')) >= 1);
     assert.match((await json(limited)).error, /20\/min/);
+    // A WebSocket "hello" (a join, which looks up waiting replies) counts against the same key's limit.
+    const c = await TestClient.connect(wsUrl(), headers);
+    c.send({ type: 'hello', chat: 'limited-chat' });
+    const answer = await c.waitFor((f) => f.type === 'error' || f.type === 'hello');
+    c.close();
+    assert.equal(answer.type, 'error', JSON.stringify(answer));
+    assert.match(answer.error ?? '', /20\/min/);
   });
 
   it('stops gracefully on SIGTERM, promptly even with a WebSocket client that never answers the close', async () => {

@@ -126,6 +126,9 @@ export class WebSocketAdapter implements Adapter {
         // Joins a chat without sending anything: a client that reconnects gets the replies that waited.
         const chat = (frame as { chat?: unknown }).chat;
         if (typeof chat !== 'string' || chat === '' || chat.length > 200) return reply({ type: 'error', error: '"chat" must be a non-empty string' });
+        // A join looks up the chat's waiting replies: it counts against the key's limit like a message.
+        const t = this.#http.take(principal, req);
+        if (!t.ok) return reply({ type: 'error', error: t.error });
         reply({ type: 'hello', chat });
         return join(chat);
       }
