@@ -20,6 +20,8 @@ import type { Adapter, AdapterHealth, AdapterHost } from './contract.ts';
 // Room for one file sent as base64 in the JSON (MAX_UPLOAD, 4/3 larger encoded); clients are authenticated and rate-limited.
 const MAX_FRAME = Math.ceil((MAX_UPLOAD * 4) / 3) + 64 * 1024;
 
+/** A socket's API key is checked again (revoked?) at its first frame after this long. */
+const KEY_RECHECK_MS = 1000;
 /** How long clients have to answer the close frame at shutdown. */
 const CLOSE_WAIT_MS = 1000;
 
@@ -111,9 +113,15 @@ export class WebSocketAdapter implements Adapter {
         if (set?.size === 0) this.#chats.delete(chat);
       }
     });
+    // The key is checked again at most once a KEY_RECHECK_MS, not at each frame: a check parses the URL
+    // and asks the database (managed keys), which at thousands of frames a second would cost the turns.
+    let keyCheckedAt = Date.now();
     ws.on('message', (data, isBinary) => {
-      this.#lastEventAt = Date.now();
-      if (!this.#http.admits(req)) return ws.close(1008, 'API key no longer valid');
+      const now = (this.#lastEventAt = Date.now());
+      if (now - keyCheckedAt >= KEY_RECHECK_MS) {
+        keyCheckedAt = now;
+        if (!this.#http.admits(req)) return ws.close(1008, 'API key no longer valid');
+      }
       let frame: unknown;
       try {
         frame = isBinary ? undefined : JSON.parse(data.toString());
