@@ -13,7 +13,7 @@ import { Gateway } from '../src/core/gateway.ts';
 import { Store } from '../src/store/store.ts';
 import { scratch } from './helpers/cli.ts';
 import { echoModel, quietLog } from './helpers/pipeline.ts';
-import { answer, ChatAdapter } from './helpers/chat.ts';
+import { answer, chatMessage, ChatAdapter } from './helpers/chat.ts';
 
 describe('approvals', () => {
   const s = scratch();
@@ -126,6 +126,19 @@ routes:
     const html = renderMessages(notice.text, { markup: 'telegram-html', limit: 100_000, unit: 'utf16' }).join('');
     assert.ok(!html.includes('<a '), html);
     assert.ok(html.includes(`<code>note ${value}</code>`), html);
+    await turn('alice', `/deny ${idIn(notice.text)}`);
+  });
+
+  test("a requester's display name cannot add a link to the admins' notice either", async () => {
+    chat.sent.length = 0;
+    const m = chatMessage('olga', '/restart');
+    const o = await gateway.receive({ ...m, sender: { id: 'olga', name: 'Olga [approve here](https://evil.example/)' } });
+    assert.ok(!o.duplicate && o.result?.status === 'ok');
+    await settle();
+    const notice = chat.sent.find((x) => x.chatId === 'admins')!;
+    const html = renderMessages(notice.text, { markup: 'telegram-html', limit: 100_000, unit: 'utf16' }).join('');
+    assert.ok(!html.includes('<a '), html);
+    assert.ok(html.includes('Olga [approve here](https://evil.example/)'), html);
     await turn('alice', `/deny ${idIn(notice.text)}`);
   });
 

@@ -115,6 +115,7 @@ function code(text: string): string {
   return `${fence} ${text} ${fence}`;
 }
 
+/** The requester as admins see them: a display name is the person's own text, so it stays in a code span too. */
 function who(i: Identity): string {
-  return `${i.name ? `${i.name} ` : ''}(${i.platform}:${i.id})`;
+  return `${i.name ? `${code(i.name)} ` : ''}(${i.platform}:${i.id})`;
 }
