@@ -196,6 +196,23 @@ describe('memory', () => {
     assert.equal(readFileSync(path).includes('omegranate'), false);
   });
 
+  it('an embedding model with an unusable dimension (12) falls back to FTS and leaves forget, prune and doctor working', async (t) => {
+    const { store, opened } = fresh(t);
+    const { embedder: good } = await ollama(t, 16);
+    await new Memory(store, good).add(turnItems(cfg, alice, { question: 'my bank PIN is 8842', answer: 'ok', at: T0 }), T0);
+    const { embedder: odd } = await ollama(t, 12);
+    const memory = new Memory(store, odd);
+    const r = await ask(memory, alice, 'bank PIN');
+    assert.equal(r.mode, 'fts');
+    assert.match(r.snippets[0]!.text, /8842/);
+    assert.equal((await memory.add(turnItems(cfg, bob, { question: 'teal', answer: '', at: T0 }), T0)).embedded, 0);
+    assert.equal((await memory.probe()).embedding?.state, 'down');
+    assert.equal(memory.status().items, 3);
+    assert.deepEqual(memory.forget({ user: alice.userId }).items, 2);
+    assert.equal(memory.prune(DAY, T0 + 2 * DAY).items, 1);
+    assert.equal(opened.db.prepare('SELECT count(*) FROM memory_vector_indexes WHERE dims % 8 != 0').pluck().get(), 0);
+  });
+
   it('remembers what memory.store says and formats within the token budget', () => {
     assert.deepEqual(turnItems({ scope: 'user', store: 'user' }, alice, { question: 'q', answer: 'a', at: 1 }).map((i) => i.role), ['user']);
     assert.deepEqual(turnItems({ scope: 'chat', store: 'assistant' }, alice, { question: 'q', answer: 'a', at: 1 }).map((i) => [i.role, i.scope]), [['assistant', 'chat:telegram:1001']]);

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { TextCodec } from './crypto.ts';
 import { scrubbing, type Db } from './db.ts';
 import { relinkHistory } from './sessions.ts';
-import { VectorIndex } from './vectors.ts';
+import { checkDims, VectorIndex } from './vectors.ts';
 import type { InboundMessage } from '../core/types.ts';
 
 export type MemoryRole = 'user' | 'assistant' | 'knowledge';
@@ -60,6 +60,8 @@ export const chatScope = (platform: string, chatId: string) => `chat:${platform}
 export const SHARED_SCOPE = 'shared';
 
 interface IndexRow { id: number; model: string; dims: number }
+/** Registered indexes with a dimension no table exists for (registered by older versions) are left out. */
+const VALID_DIMS = 'dims > 0 AND dims % 8 = 0';
 
 export class MemoryStore {
   readonly db: Db;
@@ -142,6 +144,7 @@ export class MemoryStore {
   vectorIndex(model: string, dims: number, now: number): VectorIndex {
     let row = this.db.prepare('SELECT id, model, dims FROM memory_vector_indexes WHERE model = ? AND dims = ?').get(model, dims) as IndexRow | undefined;
     if (!row) {
+      checkDims(dims); // before registering: a row no table can be made for would break every later open
       const id = Number(this.db.prepare('INSERT INTO memory_vector_indexes (model, dims, created_at) VALUES (?, ?, ?)').run(model, dims, now).lastInsertRowid);
       row = { id, model, dims };
     }
@@ -150,7 +153,7 @@ export class MemoryStore {
 
   /** The index most recently made for `model` (its dimension is learned from the first vectors). */
   latestIndex(model: string): VectorIndex | undefined {
-    const row = this.db.prepare('SELECT id, model, dims FROM memory_vector_indexes WHERE model = ? ORDER BY id DESC LIMIT 1').get(model) as IndexRow | undefined;
+    const row = this.db.prepare(`SELECT id, model, dims FROM memory_vector_indexes WHERE model = ? AND ${VALID_DIMS} ORDER BY id DESC LIMIT 1`).get(model) as IndexRow | undefined;
     return row ? this.#open(row) : undefined;
   }
 
@@ -164,7 +167,7 @@ export class MemoryStore {
   }
 
   #allIndexes(): VectorIndex[] {
-    return (this.db.prepare('SELECT id, model, dims FROM memory_vector_indexes').all() as IndexRow[]).map((r) => this.#open(r));
+    return (this.db.prepare(`SELECT id, model, dims FROM memory_vector_indexes WHERE ${VALID_DIMS}`).all() as IndexRow[]).map((r) => this.#open(r));
   }
 
   /** Records vectors made by `model` for items (moving them out of any other model's index). */

@@ -61,6 +61,11 @@ export const shortlistSize = (k: number): number => Math.max(40, 4 * k);
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Throws VectorError('invalid_argument') for a dimension an index cannot have (bit codes are whole bytes). */
+export function checkDims(dims: number): void {
+  if (!Number.isInteger(dims) || dims <= 0 || dims % 8 !== 0) throw new VectorError('invalid_argument', `vector dims must be a positive multiple of 8, got ${dims}`);
+}
+
 export class VectorIndex {
   readonly dims: number;
   readonly table: string;
@@ -75,7 +80,7 @@ export class VectorIndex {
   constructor(db: Db, opts: VectorIndexOptions) {
     const { table, dims } = opts;
     if (!IDENT.test(table)) throw new VectorError('invalid_argument', `vector table name ${JSON.stringify(table)} is not a plain SQL identifier`);
-    if (!Number.isInteger(dims) || dims <= 0 || dims % 8 !== 0) throw new VectorError('invalid_argument', `vector dims must be a positive multiple of 8, got ${dims}`);
+    checkDims(dims);
     const existing = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`).pluck().get(table) as string | undefined;
     if (existing !== undefined) {
       const stored = Number(/bit\[(\d+)\]/.exec(existing)?.[1]);

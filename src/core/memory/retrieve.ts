@@ -298,7 +298,10 @@ export class Memory {
         const [v] = await this.#embed(['ping'], signal);
         this.store.vectorIndex(this.#embedder.model, v!.length, Date.now());
       } catch (err) {
-        if (!(err instanceof EmbedError)) throw err;
+        if (err instanceof VectorError) {
+          this.#state = 'down';
+          this.#lastError = err.message;
+        } else if (!(err instanceof EmbedError)) throw err;
       }
     }
     return this.status();
