@@ -3,7 +3,7 @@
 // here from its bytes: a 1×1 PNG, PDFs written by hand (one really encrypted, RC4 with a user password),
 // DOCX files zipped by a small zip writer.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { crc32, deflateRawSync, deflateSync } from 'node:zlib';
 import { getDocumentProxy, extractText as unpdfText } from 'unpdf';
@@ -160,12 +160,13 @@ function zip(files: Record<string, string | Buffer>): Buffer {
 
 const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-function docx(paragraphs: readonly string[]): Buffer {
+function docx(paragraphs: readonly string[], extra: Record<string, string | Buffer> = {}): Buffer {
   const body = paragraphs.map((p) => `<w:p><w:r><w:t xml:space="preserve">${xmlEscape(p)}</w:t></w:r></w:p>`).join('');
   return zip({
     '[Content_Types].xml': '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
     '_rels/.rels': '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>',
     'word/document.xml': `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>${body}</w:body></w:document>`,
+    ...extra,
   });
 }
 
@@ -287,6 +288,16 @@ describe('extractText', () => {
     await rejectsWith(extractText(new Uint8Array(0), 'pdf'), 'empty');
     await rejectsWith(extractText(pdf(['']), 'pdf'), 'empty');
     await rejectsWith(extractText(docx([]), 'docx'), 'empty');
+  });
+
+  it('a DOCX zip bomb (a few hundred KB inflating to 32 MB of XML) is refused as too large, without parsing it', async () => {
+    const bomb = docx(Array<string>(450_000).fill('a'.repeat(60)));
+    assert.ok(bomb.length < 1 << 20 && detectType(bomb) === 'docx', `${bomb.length} bytes`);
+    const started = performance.now();
+    await rejectsWith(extractText(bomb, 'docx'), 'too_large');
+    assert.ok(performance.now() - started < 2000, `${Math.round(performance.now() - started)} ms`);
+    // What does not compress (a photo) is not a bomb: a DOCX with 4 MB of image still reads.
+    assert.match((await extractText(docx(['With a photo'], { 'word/media/image1.jpeg': randomBytes(4 << 20) }), 'docx')).text, /With a photo/);
   });
 
   it('a DOCX whose document part is damaged is corrupt', async () => {

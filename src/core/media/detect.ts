@@ -48,12 +48,27 @@ const EOCD_SIZE = 22;
 /** The end record may be followed by a comment of up to 65535 bytes. */
 const MAX_COMMENT = 0xffff;
 
+/** An entry of a ZIP's central directory: where its data starts and how it is stored. */
+export interface ZipEntry {
+  readonly name: string;
+  /** 0 stored, 8 deflated (what Word writes). */
+  readonly method: number;
+  readonly compressedSize: number;
+  /** Offset of the entry's local header. */
+  readonly localOffset: number;
+}
+
 /**
  * Names in a ZIP's central directory, or undefined when there is none to read (truncated, not a zip).
  * Every Office Open XML file is a zip; only a Word document has word/document.xml, which is what makes
  * it a DOCX rather than an XLSX, a JAR or any other archive.
  */
 export function zipEntryNames(bytes: Uint8Array): string[] | undefined {
+  return zipEntries(bytes)?.map((e) => e.name);
+}
+
+/** The entries of a ZIP's central directory, or undefined when there is none to read. */
+export function zipEntries(bytes: Uint8Array): ZipEntry[] | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stop = Math.max(0, bytes.length - EOCD_SIZE - MAX_COMMENT);
   for (let at = bytes.length - EOCD_SIZE; at >= stop; at--) {
@@ -67,8 +82,8 @@ export function zipEntryNames(bytes: Uint8Array): string[] | undefined {
   return undefined;
 }
 
-function readCentralDirectory(bytes: Uint8Array, view: DataView, start: number, end: number, count: number): string[] | undefined {
-  const names: string[] = [];
+function readCentralDirectory(bytes: Uint8Array, view: DataView, start: number, end: number, count: number): ZipEntry[] | undefined {
+  const entries: ZipEntry[] = [];
   const decoder = new TextDecoder();
   let at = start;
   for (let i = 0; i < count; i++) {
@@ -77,8 +92,11 @@ function readCentralDirectory(bytes: Uint8Array, view: DataView, start: number, 
     const extraLen = view.getUint16(at + 30, true);
     const commentLen = view.getUint16(at + 32, true);
     if (at + 46 + nameLen > end) return undefined;
-    names.push(decoder.decode(bytes.subarray(at + 46, at + 46 + nameLen)));
+    entries.push({
+      name: decoder.decode(bytes.subarray(at + 46, at + 46 + nameLen)),
+      method: view.getUint16(at + 10, true), compressedSize: view.getUint32(at + 20, true), localOffset: view.getUint32(at + 42, true),
+    });
     at += 46 + nameLen + extraLen + commentLen;
   }
-  return names;
+  return entries;
 }

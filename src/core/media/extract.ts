@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { reunpack } from '../../reunpack.ts';
 import type { DocumentType } from '../config/media.ts';
 import { MediaError } from './errors.ts';
+import { checkDocxExpansion } from './zip-budget.ts';
 
 export interface ExtractedText {
   readonly text: string;
@@ -95,6 +96,7 @@ function pdfError(err: unknown): MediaError {
 }
 
 async function docxText(bytes: Uint8Array): Promise<ExtractedText> {
+  checkDocxExpansion(bytes);
   const { default: mammoth } = await import('mammoth');
   try {
     const { value } = await mammoth.extractRawText({ buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
