@@ -7,5 +7,5 @@ export async function extractFile(path: string): Promise<string> {
   const bytes = await readFile(path);
   const type = detectType(bytes);
   if (type !== 'pdf' && type !== 'docx') throw new Error(`${path}: not a PDF or DOCX (the bytes say ${type})`);
-  return (await extractText(bytes, type)).text;
+  return (await extractText(bytes, type, { maxPages: Infinity })).text; // the operator's own files: all of them
 }

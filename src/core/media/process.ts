@@ -88,9 +88,10 @@ async function image(bytes: Uint8Array, type: ImageType, opts: ProcessOptions): 
 
 async function document(bytes: Uint8Array, type: DocumentType, opts: ProcessOptions): Promise<MediaReply> {
   admit(bytes, type, opts.config.document, opts.config);
-  const { text } = await extractText(bytes, type);
-  const question = opts.caption.trim() || DOCUMENT_QUESTION;
   const budget = opts.budget ?? DEFAULT_BUDGET;
+  // Text beyond what maxCalls chunks hold is never read (≈ 4 characters per token at most): not extracted.
+  const { text } = await extractText(bytes, type, { maxChars: budget.chunkTokens * 4 * budget.maxCalls });
+  const question = opts.caption.trim() || DOCUMENT_QUESTION;
   const chunks = chunkText(text, budget.chunkTokens);
   if (chunks.length === 1) {
     const answer = await opts.chat(answerRequest('the document', chunks[0]!, question));
