@@ -224,6 +224,15 @@ describe('memory', () => {
     assert.match(p, /…$/);
     assert.equal(formatForPrompt([], 500), '');
   });
+
+  it('keeps a Chinese prompt block within its token budget (about one token per CJK character)', () => {
+    const base = { scope: 's', role: 'user', createdAt: T0, score: 1, vectorRank: 1, textRank: 1, exact: false };
+    const zh = [1, 2, 3, 4, 5].map((id) => ({ ...base, id, text: '我的储物柜密码是四七一一，请记住它。'.repeat(4) }));
+    const p = formatForPrompt(zh, 100);
+    const tokens = Math.ceil([...p].filter((c) => c.charCodeAt(0) < 0x80).length / 4) + [...p].filter((c) => c.charCodeAt(0) >= 0x80).length;
+    assert.match(p, /储物柜/);
+    assert.ok(tokens <= 100, `${tokens} estimated tokens for a budget of 100 (${p.length} characters)`);
+  });
 });
 
 after(() => undefined);

@@ -29,8 +29,20 @@ export function clipTokens(text: string, maxTokens: number): string {
   return end === text.length ? text : `${text.slice(0, end).trimEnd()} …`;
 }
 
+/** Estimated tokens of `text` (ASCII ~4 characters per token, any other character 1). */
+export function estimateTokens(text: string): number {
+  let ascii = 0;
+  let other = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) ascii++;
+    else if (c < 0xdc00 || c > 0xdfff) other++;
+  }
+  return Math.ceil(ascii / 4) + other;
+}
+
 /** Index just past the longest prefix within the budget (at least one character, so a loop advances). */
-function fitEnd(text: string, maxTokens: number): number {
+export function fitEnd(text: string, maxTokens: number): number {
   let ascii = 0;
   let other = 0;
   for (let i = 0; i < text.length; i++) {

@@ -5,6 +5,7 @@
 // says so; new items are stored without a vector (counted as stale until `memory reindex`).
 import type { MemoryConfig } from '../config/memory.ts';
 import { EMBED_BATCH, EmbedError, type Embedder } from './embed.ts';
+import { estimateTokens, fitEnd } from '../media/chunk.ts';
 import { VectorError } from '../../store/vectors.ts';
 import { chatScope, SHARED_SCOPE, userScope, type ForgetCounts, type MemoryStore, type NewItem, type Person } from '../../store/memory.ts';
 
@@ -29,8 +30,6 @@ const CANDIDATES = 30;
  * with it; 10 keeps a 100k-vector search near 7 ms (docs/benchmarks.md) and is plenty for top_k ≤ 10.
  */
 const VECTOR_CANDIDATES = 10;
-/** Budget arithmetic: ≈ 4 characters per token (English; CJK text is nearer 1–2, so this errs long). */
-export const CHARS_PER_TOKEN = 4;
 /** The question is embedded within this; a slow endpoint must not hold up the turn. */
 const QUERY_EMBED_TIMEOUT_MS = 5_000;
 const MAX_QUERY_TERMS = 32;
@@ -309,22 +308,22 @@ export class Memory {
 }
 
 /**
- * The prompt block: snippets best first, each on its own line, as many as fit the budget (≈ 4
- * characters per token); one that does not fit whole is cut at a word when enough room is left.
+ * The prompt block: snippets best first, each on its own line, as many as fit the budget (estimated as
+ * media/chunk.ts does: ~4 ASCII characters per token, one token for any other character, so a Chinese
+ * block is not four times its budget); one that does not fit whole is cut at a word when enough room is left.
  */
 export function formatForPrompt(snippets: readonly Snippet[], budgetTokens: number): string {
-  const budget = budgetTokens * CHARS_PER_TOKEN;
   const head = 'Relevant notes from earlier conversations and shared knowledge (may be outdated):';
-  if (snippets.length === 0 || budget <= head.length + 20) return '';
+  if (snippets.length === 0 || budgetTokens <= estimateTokens(head) + 5) return '';
   let out = head;
   for (const s of snippets) {
     const date = new Date(s.createdAt).toISOString().slice(0, 10);
     const line = `\n- [${date}${s.role === 'knowledge' ? ', knowledge' : s.role === 'assistant' ? ', you said' : ''}] ${s.text.replace(/\s+/g, ' ').trim()}`;
-    const room = budget - out.length;
-    if (line.length <= room) out += line;
-    else if (room >= 80) {
-      const cut = line.slice(0, room - 1);
-      out += `${cut.slice(0, Math.max(cut.lastIndexOf(' '), room - 20))}…`;
+    const room = budgetTokens - estimateTokens(out);
+    if (estimateTokens(line) <= room) out += line;
+    else if (room >= 20) {
+      const cut = line.slice(0, fitEnd(line, room - 1));
+      out += `${cut.slice(0, Math.max(cut.lastIndexOf(' '), cut.length - 20))}…`;
       break;
     } else break;
   }
