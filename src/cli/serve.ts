@@ -187,7 +187,7 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
   ];
   for (const t of timers) t.unref();
   const url = `${http.scheme}://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}`;
-  log.info({ url, ws: `${url.replace(/^http/, 'ws')}${ws.path}`, adapters: adapters.all().map((a) => a.platform), ms: Number((process.hrtime.bigint() - t0) / 1_000_000n) }, 'ready');
+  const ready = () => log.info({ url, ws: `${url.replace(/^http/, 'ws')}${ws.path}`, adapters: adapters.all().map((a) => a.platform), ms: Number((process.hrtime.bigint() - t0) / 1_000_000n) }, 'ready');
 
   return new Promise((resolve) => {
     let stopping = false;
@@ -220,6 +220,9 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
     process.on('SIGHUP', onHup);
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));
+    // Announced once the handlers are in place: a supervisor that signals as soon as it reads "ready"
+    // must not meet a signal's default action (SIGHUP would end the process).
+    ready();
   });
 }
 
