@@ -72,3 +72,29 @@ describe('REST: the same message id sent again while the first request waits', (
     web.destroyAll();
   });
 });
+
+describe('WebSocket: a socket whose API key was revoked', () => {
+  it('has no frame acted on once it is being closed (1008), not even those already on their way', async () => {
+    const log = await quietLog();
+    const web = testHttp(log);
+    const ws = new WebSocketAdapter({ http: web, path: '/ws', log });
+    const received: string[] = [];
+    const p = await pipeline(ws, { log, wrapHost: (h) => ({ ...h, receive: (m, d) => { received.push(m.id); return h.receive(m, d); } }) });
+    const { port } = await web.listen();
+    const c = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
+    c.send({ type: 'message', id: 'w1', chat: 'k', text: 'hi' });
+    await c.waitFor((f) => f.type === 'reply' && f.id === 'w1');
+    // The key is revoked meanwhile; the next check is a second on.
+    (web as unknown as { admits: () => boolean }).admits = () => false;
+    const closed = new Promise<number>((resolve) => c.ws.once('close', (code) => resolve(code)));
+    await new Promise((r) => setTimeout(r, 1100));
+    // A client that sends on (it has not read the close frame yet, or ignores it).
+    for (const id of ['w2', 'w3', 'w4']) c.send({ type: 'message', id, chat: 'k', text: 'hi' });
+    assert.equal(await closed, 1008);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(received, ['k/w1'], 'frames of a revoked key were acted on');
+    await p.close();
+    await web.close();
+    web.destroyAll();
+  });
+});

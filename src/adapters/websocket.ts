@@ -117,6 +117,9 @@ export class WebSocketAdapter implements Adapter {
     // and asks the database (managed keys), which at thousands of frames a second would cost the turns.
     let keyCheckedAt = Date.now();
     ws.on('message', (data, isBinary) => {
+      // ws still hands over frames that arrive after our close frame (a revoked key's, until the client
+      // answers or ws's close timeout): none is acted on.
+      if (ws.readyState !== ws.OPEN) return;
       const now = (this.#lastEventAt = Date.now());
       if (now - keyCheckedAt >= KEY_RECHECK_MS) {
         keyCheckedAt = now;

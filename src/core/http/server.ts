@@ -184,8 +184,8 @@ export class HttpGateway {
   }
 
   /**
-   * Whether the key `req` came in with still lets it in. A WebSocket asks at each frame: a key revoked
-   * while the socket is open counts from its next frame, as it does from a REST client's next request.
+   * Whether the key `req` came in with still lets it in. A WebSocket asks at its first frame a second or
+   * more after the last check: a key revoked while the socket is open closes it then (1008).
    */
   admits(req: IncomingMessage): boolean {
     return this.#auth.check(req).ok;
