@@ -551,6 +551,21 @@ describe('scheduled runs through the executor', () => {
     assert.equal((await p.delivered())[1], "about today's disks");
     p.close();
   });
+  it("a command's input with an unclosed quote: a failed run whose reason reaches the chat, as a bad argument's does", async () => {
+    const p = await pipeline([
+      'commands:',
+      '  disk_usage:',
+      '    runner: local',
+      '    argv: ["echo", "{{path}}"]',
+      '    params: { path: { pattern: "^/[A-Za-z0-9/_-]*$" } }',
+      '    role: User',
+    ].join('\n'));
+    const res = await p.fire(spec({ workflow: 'disk_usage', input: "/var's", deliver: { platform: 'chat', chatId: 'reports' } }), new Date(), new AbortController().signal);
+    assert.equal(res.ok, false);
+    assert.match(res.detail, /failed: .*unclosed/);
+    assert.match((await p.delivered())[0] ?? '', /A quote \(\'\) is not closed/);
+    p.close();
+  });
 });
 
 describe('scheduled runs: the slot is the time the workflow is about', () => {
