@@ -31,31 +31,29 @@ export function clipTokens(text: string, maxTokens: number): string {
 
 /** Estimated tokens of `text` (ASCII ~4 characters per token, any other character 1). */
 export function estimateTokens(text: string): number {
-  let ascii = 0;
-  let other = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) ascii++;
-    else if (c < 0xdc00 || c > 0xdfff) other++;
-  }
-  return Math.ceil(ascii / 4) + other;
+  return scanTokens(text, Infinity).tokens;
 }
 
 /** Index just past the longest prefix within the budget (at least one character, so a loop advances). */
 export function fitEnd(text: string, maxTokens: number): number {
+  const { at } = scanTokens(text, maxTokens);
+  if (at === text.length) return at;
+  const end = Math.max(at, 1);
+  const prev = text.charCodeAt(end - 1);
+  return prev >= 0xd800 && prev <= 0xdbff ? end + 1 : end; // keep a surrogate pair whole
+}
+
+/** Counts as estimated (a surrogate pair once), up to the character that goes past `maxTokens`. */
+function scanTokens(text: string, maxTokens: number): { at: number; tokens: number } {
   let ascii = 0;
   let other = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x80) ascii++;
     else if (c < 0xdc00 || c > 0xdfff) other++;
-    if (Math.ceil(ascii / 4) + other > maxTokens) {
-      const end = Math.max(i, 1);
-      const prev = text.charCodeAt(end - 1);
-      return prev >= 0xd800 && prev <= 0xdbff ? end + 1 : end; // keep a surrogate pair whole
-    }
+    if (Math.ceil(ascii / 4) + other > maxTokens) return { at: i, tokens: Math.ceil(ascii / 4) + other };
   }
-  return text.length;
+  return { at: text.length, tokens: Math.ceil(ascii / 4) + other };
 }
 
 /** Where to cut within text[0, end): the latest natural break in its second half, else `end`. */
