@@ -779,6 +779,36 @@ describe('gateway: recovery and shutdown', () => {
     assert.equal(h.model.calls.length, 0);
   });
 
+  it('recover() sends two replies a previous process queued for one chat one at a time, in order', async (t) => {
+    const store = Store.open(':memory:');
+    t.after(() => store.close());
+    const now = Date.now();
+    for (const id of ['o1', 'o2']) {
+      const rec = store.inbox.record(msg(id, 'queued', 'c4'), 'test:c4', now);
+      if (rec.duplicate) throw new Error('unexpected duplicate');
+      store.completeTurn({
+        inboxId: rec.inboxId, conversation: 'test:c4', sessionTtlMs: 3600_000,
+        reply: { platform: 'test', chatId: 'c4', inReplyTo: id, text: `reply to ${id}` }, remember: [],
+      }, now);
+    }
+    const h = await harness(t, { store });
+    const platform = deferred<void>();
+    h.adapter.gate = platform.promise;
+    h.gateway.recover();
+    await h.watch.until(() => h.adapter.attempts.length >= 1, 'the first send');
+    h.gateway.flushDue();
+    h.gateway.host('test').online('c4');
+    await settle();
+    assert.deepEqual(h.adapter.attempts.map((m) => m.inReplyTo), ['o1'], 'the second reply waits for the first');
+    h.adapter.gate = undefined;
+    platform.resolve();
+    await h.watch.until(() => h.adapter.sent.length === 2, 'both sent');
+    await poll(() => h.store.outbox.due(Date.now() + 1e9).length === 0, 'both marked sent');
+    h.gateway.flushDue();
+    await settle();
+    assert.deepEqual(h.events, ['send:o1', 'sent:o1', 'send:o2', 'sent:o2']);
+  });
+
   // recover() re-reads every pending inbox row; turns this process already queued or is running must not
   // be enqueued again (the model would be asked twice and two replies sent). serve calls recover() once,
   // before any message can arrive, but an adapter that receives during start() (polling) would hit it.

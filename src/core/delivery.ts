@@ -43,13 +43,31 @@ export class Deliveries {
   /** Sends every queued reply whose retry time has come, for the platforms hosted here. */
   due(now: number): void {
     for (const row of this.#store.outbox.due(now)) {
-      if (this.#adapters.has(row.platform)) void this.#send(row);
+      if (this.#adapters.has(row.platform)) this.#resend(row);
     }
   }
 
   /** A recipient became reachable: sends what waits for it. */
   online(platform: string, chatId: string): void {
-    for (const row of this.#store.outbox.pendingFor(platform, chatId)) void this.#send(row);
+    for (const row of this.#store.outbox.pendingFor(platform, chatId)) this.#resend(row);
+  }
+
+  /**
+   * Sends a queued row again, in its conversation's order: reserved now (so nothing else picks it up),
+   * handed to the adapter after the replies of that chat already on their way, including the rows
+   * before it in the same due()/online() (an adapter's send is asynchronous: two at once could arrive
+   * swapped, or a split reply's parts interleaved with the next reply).
+   */
+  #resend(row: OutboxRow): void {
+    if (this.#sending.has(row.id)) return;
+    this.#sending.add(row.id);
+    const conversation = `${row.platform}:${row.chatId}`; // conversationKey (src/core/gateway.ts)
+    const prev = this.#chains.get(conversation) ?? Promise.resolve();
+    const tail = prev.then(() => this.#send(row, true)).then(() => undefined, () => undefined);
+    this.#chains.set(conversation, tail);
+    void tail.then(() => {
+      if (this.#chains.get(conversation) === tail) this.#chains.delete(conversation);
+    });
   }
 
   /**
