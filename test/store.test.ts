@@ -101,7 +101,7 @@ describe('store', () => {
     assert.equal(s.outbox.pendingFor('test', 'c1').length, 1);
     // A reply that answered a turn is never Outbox.prune's to delete: it goes with its turn.
     s.outbox.markSent(reply, { platformMessageIds: ['p1'], sentAt: 5000 });
-    assert.equal(s.outbox.prune(1000), 0);
+    assert.equal(s.outbox.prune(1000, 0), 0);
     assert.equal(s.inbox.prune(1000, 0), 1, 'sent: the turn and its reply go');
     assert.equal(opened.db.prepare('SELECT count(*) FROM outbox').pluck().get(), 0);
     // A reply that waited too long (a client that never comes back) goes with its turn too.
@@ -119,8 +119,22 @@ describe('store', () => {
     const deadOld = notice('old, given up', 400);
     s.outbox.markDead(deadOld, 'refused');
     notice('recent', 2000);
-    assert.equal(s.outbox.prune(1000), 2, 'the old sent and the old given-up ones');
+    assert.equal(s.outbox.prune(1000, 0), 2, 'the old sent and the old given-up ones');
     assert.deepEqual(s.outbox.pendingFor('test', 'c1').map((m) => m.text), ['old, never delivered', 'recent']);
+    s.close();
+  });
+
+  it('prune gives up a message that answered no turn once it has waited for its recipient past the give-up cut, like a reply', () => {
+    const opened = openDb(':memory:');
+    const s = new Store(opened);
+    // A scheduled report for a WebSocket chat whose client never came back: without a give-up it would
+    // be retried every 10 minutes and kept forever.
+    s.queueMessage({ platform: 'test', chatId: 'c1', text: 'report for an absent client' }, 300);
+    s.queueMessage({ platform: 'test', chatId: 'c1', text: 'recent report' }, 2000);
+    assert.equal(s.outbox.prune(1000, 100), 0, 'queued at 300, after the give-up cut: still waited for');
+    assert.equal(s.outbox.prune(1000, 500), 1, 'queued before the give-up cut');
+    assert.deepEqual(s.outbox.pendingFor('test', 'c1').map((m) => m.text), ['recent report']);
+    assert.equal(s.outbox.prune(Number.MAX_SAFE_INTEGER, 1000), 0, 'a message queued after the give-up cut is kept');
     s.close();
   });
 

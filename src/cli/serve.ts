@@ -174,7 +174,7 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
         }
       };
       prune('inbox', () => store.inbox.prune(now - 2 * DAY, now - REPLY_WAITED_MAX_MS));
-      prune('outbox', () => store.outbox.prune(now - 2 * DAY));
+      prune('outbox', () => store.outbox.prune(now - 2 * DAY, now - REPLY_WAITED_MAX_MS));
       // History of sessions that expired (the seed's sessions vanish with their TTL): kept two days like the
       // inbox; a session that never pauses keeps its last month.
       const expired = now - Math.max(2 * DAY, current.sessions.ttlMs);

@@ -126,7 +126,7 @@ export class Deliveries {
     this.#metrics?.error('delivery');
     const where = { platform: row.platform, chat: row.chatId, outbox: row.id };
     // An offline recipient is waited for (online() resends) until serve's prune gives the reply up with
-    // its turn, after 30 days; other transient failures are given up after MAX_ATTEMPTS.
+    // its turn (or alone, for a message that answered no turn), after 30 days; other transient failures are given up after MAX_ATTEMPTS.
     if (!e.retryable || (e.kind !== 'unavailable' && row.attempts + 1 >= MAX_ATTEMPTS)) {
       await this.#store.write(() => this.#store.outbox.markDead(row.id, e.message));
       this.#log.error({ ...where, err: e }, 'reply could not be delivered; given up');

@@ -48,16 +48,19 @@ export class Outbox {
     this.#part = db.prepare(`UPDATE outbox SET parts_sent = max(parts_sent, ?) WHERE id = ?`);
     this.#dead = db.prepare(`UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?`);
     this.#firstSince = firstIdSince(db, 'outbox', 'created_at');
-    this.#prune = db.prepare(`DELETE FROM outbox WHERE id < ? AND inbox_id IS NULL AND status <> 'pending' AND created_at < ?`);
+    this.#prune = db.prepare(
+      `DELETE FROM outbox WHERE id < ? AND inbox_id IS NULL AND (status <> 'pending' OR created_at < ?) AND created_at < ?`,
+    );
   }
 
   /**
    * Forgets messages that answered no turn (scheduled results, notices) once sent or given up, when
    * older than `before`, by rowid range (firstIdSince); a turn's reply goes with its inbox row
-   * (Inbox.prune).
+   * (Inbox.prune). One still waiting for its recipient is given up when it was queued before
+   * `givenUpBefore` (a WebSocket client that never came back), as a turn's reply is.
    */
-  prune(before: number): number {
-    return this.#prune.run(this.#firstSince(before), before).changes;
+  prune(before: number, givenUpBefore: number): number {
+    return this.#prune.run(this.#firstSince(before), Math.min(givenUpBefore, before), before).changes;
   }
 
   /** Must run inside the transaction that finishes the turn (see Turns.complete); `inboxId` null for a message no turn asked for. */
