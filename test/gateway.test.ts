@@ -856,6 +856,33 @@ describe('gateway: recovery and shutdown', () => {
     assert.deepEqual(next.adapter.sent.map((m) => m.text), ['echo: take your time']);
   });
 
+  it('close(deadline) waits for a queued reply being resent (flushDue): it is marked sent before the store closes, not sent again', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'clawdbot-gw-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'clawdbot.db');
+    const store = Store.open(file);
+    const rec = store.inbox.record(msg('z1', 'queued', 'c5'), 'test:c5', Date.now());
+    if (rec.duplicate) throw new Error('unexpected duplicate');
+    store.completeTurn({
+      inboxId: rec.inboxId, conversation: 'test:c5', sessionTtlMs: 3600_000,
+      reply: { platform: 'test', chatId: 'c5', inReplyTo: 'z1', text: 'the stored reply' }, remember: [],
+    }, Date.now());
+    const h = await harness(t, { store });
+    const platform = deferred<void>();
+    h.adapter.gate = platform.promise;
+    h.gateway.recover();
+    await h.watch.until(() => h.adapter.attempts.length === 1, 'the resend');
+    const closed = h.gateway.close(2000);
+    await settle();
+    platform.resolve(); // the platform accepts it during the shutdown grace
+    await closed;
+    store.close(); // as serve does once the gateway has closed
+    assert.equal(h.adapter.sent.length, 1);
+    const again = Store.open(file);
+    t.after(() => again.close());
+    assert.deepEqual(again.outbox.due(Date.now() + 1e9), [], 'the next start does not send it a second time');
+  });
+
   it('close(deadline) lets a turn that finishes in time complete and deliver', async (t) => {
     const h = await harness(t);
     h.model.hold = true;

@@ -191,9 +191,18 @@ export class Gateway {
    */
   async close(deadlineMs: number): Promise<void> {
     this.#accepting = false;
-    const settled = () => Promise.allSettled([...this.#inFlight]);
+    // Sends outside a turn too (a resend by flushDue()/online(), an announcement): one the platform
+    // accepts after the store has closed could not be marked sent, and would be sent again on restart.
+    // Until nothing is left: a reply chained behind one in flight starts when that one is done.
+    const idle = () => this.#inFlight.size === 0 && this.#deliveries.inFlight() === undefined;
+    const settled = async () => {
+      while (!idle()) {
+        await Promise.allSettled([...this.#inFlight, this.#deliveries.inFlight()]);
+        await new Promise((r) => setImmediate(r));
+      }
+    };
     await raceTimeout(settled(), deadlineMs);
-    if (this.#inFlight.size === 0) return;
+    if (idle()) return;
     this.#abort.abort(new Error('shutdown deadline'));
     await raceTimeout(settled(), 1000);
   }
