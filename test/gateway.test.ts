@@ -734,6 +734,31 @@ describe('gateway: group commit', () => {
     // The same message, sent again, is a new message (the failed one was never acknowledged) and is answered.
     assert.equal(sentState(await h.gateway.receive(msg('x1', 'hello'))), 'sent');
   });
+
+  it('a turn whose completion fails to commit (a full disk for a moment) is redone by the retry timer, not left unanswered until a restart', async (t) => {
+    const f = fileStore(t);
+    const h = await harness(t, { store: f.store });
+    h.model.hold = true;
+    const turn = h.gateway.receive(msg('d1', 'hello'));
+    await h.watch.until(() => h.model.calls.length === 1, 'the model call');
+    assert.equal(f.seen('SELECT count(*) FROM inbox'), 1, 'the message is acknowledged');
+    const db = f.opened.db;
+    const pages = Number(db.pragma('page_count', { simple: true }));
+    db.pragma(`max_page_count = ${pages}`); // the disk is full: the long reply cannot be written
+    h.model.calls[0]!.resolve('x'.repeat(200_000));
+    await assert.rejects(turn, /full/);
+    assert.equal(f.seen("SELECT count(*) FROM inbox WHERE status = 'pending'"), 1, 'the turn is still unfinished');
+    db.pragma('max_page_count = 1073741823'); // space again
+    h.model.hold = false;
+    h.gateway.flushDue(); // serve's timer, every second
+    await h.watch.until(() => h.adapter.sent.length === 1, 'the redone turn\'s reply');
+    assert.deepEqual(h.adapter.sent.map((m) => m.inReplyTo), ['d1']);
+    await poll(() => f.seen("SELECT count(*) FROM inbox WHERE status = 'pending'") === 0, 'the turn to be done');
+    h.gateway.flushDue();
+    await settle();
+    assert.equal(h.model.calls.length, 2, 'redone once');
+    assert.equal(h.adapter.attempts.length, 1, 'answered once');
+  });
 });
 
 describe('gateway: recovery and shutdown', () => {

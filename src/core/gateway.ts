@@ -61,6 +61,8 @@ export class Gateway {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #abort = new AbortController();
   #accepting = true;
+  /** A turn's completion failed to commit (a full disk, a lock held too long): flushDue() redoes it. */
+  #redo = false;
 
   readonly #metrics: MetricsSink | undefined;
   #chatLimits: ChatLimits;
@@ -171,17 +173,35 @@ export class Gateway {
 
   /** Redoes turns a previous process accepted but did not finish, for the platforms hosted here, and sends queued replies. */
   recover(): void {
+    this.#resume();
+    this.flushDue();
+  }
+
+  /** Enqueues the unfinished turns of the platforms hosted here that this process is not running. */
+  #resume(): void {
     const pending = this.#store.inbox.pending().filter((t) => this.#adapters.has(t.message.platform) && !this.#queued.has(t.inboxId));
     if (pending.length > 0) this.#log.info({ turns: pending.length }, 'resuming unfinished turns');
     for (const t of pending) {
       this.#queued.add(t.inboxId);
       void this.#enqueue({ conversation: t.conversation, message: t.message, record: { result: { duplicate: false, inboxId: t.inboxId } }, recorded: Promise.resolve(t.inboxId) });
     }
-    this.flushDue();
   }
 
-  /** Sends every queued reply whose retry time has come (called on a timer by serve). */
+  /**
+   * Sends every queued reply whose retry time has come (called on a timer by serve), and redoes the
+   * turns whose completion could not be committed: their messages are acknowledged, and would otherwise
+   * wait for the next start.
+   */
   flushDue(): void {
+    if (this.#redo && this.#accepting) {
+      this.#redo = false;
+      try {
+        this.#resume();
+      } catch (err) {
+        this.#redo = true;
+        this.#log.warn({ err: (err as Error).message }, 'could not read unfinished turns; tried again');
+      }
+    }
     this.#deliveries.due(Date.now());
   }
 
@@ -323,7 +343,13 @@ export class Gateway {
     const committed = this.#afterRecord(t, (inboxId) => this.#store.completeTurn({ inboxId, conversation: t.conversation, reply, remember, sessionTtlMs: sessions.ttlMs }, now));
     const delivered = this.#deliveries.inOrder(t.conversation, committed, reply);
     release(); // the conversation's next turn may start: it commits (and is delivered) after this one
-    if ((await committed) === null) return DUPLICATE;
+    const id = await committed.catch((err: unknown) => {
+      // The message was acknowledged (its record committed) but its turn could not be finished: the
+      // row stays pending, and flushDue() redoes it once this turn has left the queue.
+      if (t.record.result && !t.record.result.duplicate) this.#redo = true;
+      throw err;
+    });
+    if (id === null) return DUPLICATE;
     const ms = now - started;
     // A mistyped argument is the person's to fix, not a fault: no warning, no stack.
     if (result.status === 'failed' && result.error instanceof ExecError && result.error.code === 'BAD_ARGUMENT') log.info({ ...where, action: route.action, err: result.error.message, ms }, 'argument refused');
