@@ -26,8 +26,6 @@ export class Deliveries {
   /** Tail of each conversation's replies: a reply is handed to the adapter after the one before it. */
   readonly #chains = new Map<string, Promise<unknown>>();
   readonly #sending = new Set<number>();
-  /** Sends handed to an adapter and not finished: Gateway.close() waits for them before the store closes. */
-  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(deps: { store: Store; adapters: AdapterRegistry; log: Logger; metrics: MetricsSink | undefined; signal: AbortSignal }) {
     this.#store = deps.store;
@@ -90,19 +88,16 @@ export class Deliveries {
     return mine;
   }
 
-  /** Settles when the sends now in flight (a reply, a resend, an announcement) have finished; undefined: none. */
+  /**
+   * Settles when the sends now on their way (a reply, a resend, an announcement) have finished;
+   * undefined: none. Every send goes through a conversation's chain, so the chains' tails are all of
+   * them (no bookkeeping per send on the reply's path).
+   */
   inFlight(): Promise<unknown> | undefined {
-    return this.#inFlight.size === 0 ? undefined : Promise.allSettled([...this.#inFlight]);
+    return this.#chains.size === 0 ? undefined : Promise.allSettled([...this.#chains.values()]);
   }
 
-  #send(row: OutboxRow, reserved = false): Promise<Delivery> {
-    const p = this.#sendNow(row, reserved);
-    this.#inFlight.add(p);
-    void p.then(() => this.#inFlight.delete(p), () => this.#inFlight.delete(p));
-    return p;
-  }
-
-  async #sendNow(row: OutboxRow, reserved: boolean): Promise<Delivery> {
+  async #send(row: OutboxRow, reserved = false): Promise<Delivery> {
     const adapter: Adapter | undefined = this.#adapters.get(row.platform);
     if (!adapter) {
       if (reserved) this.#sending.delete(row.id);

@@ -343,12 +343,15 @@ export class Gateway {
     const committed = this.#afterRecord(t, (inboxId) => this.#store.completeTurn({ inboxId, conversation: t.conversation, reply, remember, sessionTtlMs: sessions.ttlMs }, now));
     const delivered = this.#deliveries.inOrder(t.conversation, committed, reply);
     release(); // the conversation's next turn may start: it commits (and is delivered) after this one
-    const id = await committed.catch((err: unknown) => {
+    let id: number | null;
+    try {
+      id = await committed;
+    } catch (err) {
       // The message was acknowledged (its record committed) but its turn could not be finished: the
       // row stays pending, and flushDue() redoes it once this turn has left the queue.
       if (t.record.result && !t.record.result.duplicate) this.#redo = true;
       throw err;
-    });
+    }
     if (id === null) return DUPLICATE;
     const ms = now - started;
     // A mistyped argument is the person's to fix, not a fault: no warning, no stack.
