@@ -44,6 +44,23 @@ describe('doctor and init', () => {
     assert.deepEqual(status((await doctor(['--offline', '--config', cfg])).report, 'secrets'), ['ok']);
   });
 
+  it('fails a world-readable file holding any literal secret, not only api keys (a bot token, the data key)', async () => {
+    const cfg = s.write('tg-secret.yaml', [
+      'adapters:',
+      '  telegram: { enabled: true, token: "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" }',
+      '',
+    ].join('\n'));
+    chmodSync(cfg, 0o644);
+    const { code, report } = await doctor(['--offline', '--config', cfg]);
+    assert.deepEqual(status(report, 'secrets'), ['fail'], JSON.stringify(report));
+    assert.equal(code, 1);
+    const key = s.write('key-secret.yaml', 'system: { data_dir: key-data }\nsecurity: { encryption_key: "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=" }\n');
+    chmodSync(key, 0o640);
+    assert.deepEqual(status((await doctor(['--offline', '--config', key])).report, 'secrets'), ['fail']);
+    chmodSync(cfg, 0o600);
+    assert.deepEqual(status((await doctor(['--offline', '--config', cfg])).report, 'secrets'), ['ok']);
+  });
+
   it('checks what commands and schedules point at: programs, host keys, delivery platforms', async () => {
     const kh = s.write('known_hosts', 'other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEw7Wf2o7c4a0Yc6n0oGqXr7o5jv0wJ8sI8Gm5mG8c3H\n');
     const cfg = s.write('catalogue.yaml', [

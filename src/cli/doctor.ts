@@ -10,6 +10,7 @@ import { ConfigError } from '../core/errors.ts';
 import { ApiKeyAuth } from '../core/http/auth.ts';
 import { HttpGateway } from '../core/http/server.ts';
 import { createLogger } from '../core/log.ts';
+import { configSecrets } from '../core/redact.ts';
 import { connectModel } from '../core/models/connect.ts';
 import { Store } from '../store/store.ts';
 import { databasePath, type GlobalOptions } from './context.ts';
@@ -143,7 +144,8 @@ function checkSecretsInFile(config: Config, add: (n: string, s: Status, d: strin
   const file = config.file!;
   const mode = statSync(file).mode;
   const raw = readFileSync(file, 'utf8');
-  const secrets = [config.security.apiKey, config.models.default.apiKey].filter((s): s is string => !!s && s.length >= 4);
+  // Every secret the config holds (API keys, bot tokens, signing secrets, the data key ...), as redaction knows them.
+  const secrets = configSecrets(config).filter((s) => s.length >= 4);
   const literal = secrets.some((s) => raw.includes(s));
   if (literal && (mode & 0o044) !== 0) {
     add('secrets', 'fail', `${file} holds a secret and is readable by ${mode & 0o004 ? 'everyone' : 'its group'}: chmod 600 ${file}, or use \${ENV} references`);
