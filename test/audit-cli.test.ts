@@ -19,7 +19,7 @@ import { patternRedactor } from '../src/core/redact.ts';
 import { lineHash, type AuditEvent } from '../src/store/audit.ts';
 import { BetterSqlite3, nativeParts } from '../src/store/native.ts';
 import { Store } from '../src/store/store.ts';
-import { scratch } from './helpers/cli.ts';
+import { runCli, scratch } from './helpers/cli.ts';
 import { quietLog } from './helpers/pipeline.ts';
 
 const HOUR = 3600_000;
@@ -104,6 +104,16 @@ describe('clawdbot audit', () => {
   test('a bad --since or -n is a usage error that says what was expected', async () => {
     await assert.rejects(run('search', { since: 'yesterday' }), (e: unknown) => e instanceof UsageError && /--since: expected a duration back from now/.test(e.message));
     await assert.rejects(run('tail', { limit: '0' }), (e: unknown) => e instanceof UsageError && /-n: expected a whole number from 1 to 1000/.test(e.message));
+  });
+
+  test('a misspelt --event is a usage error (exit 2) naming the event types, not an empty answer', async () => {
+    const r = await runCli(['audit', 'search', '--config', config, '--event', 'policy_denied'], { env: s.env, cwd: s.dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /--event: expected one of .*policy_denial.*media_processing, got "policy_denied"/);
+    const ok = await runCli(['audit', 'search', '--config', config, '--event', 'policy_denial', '--json'], { env: s.env, cwd: s.dir });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(ok.stdout.split('\n').filter(Boolean).map((l) => parseLine(l).id), [3]);
   });
 
   test('verify: an intact database and file copy exit 0 with a summary', async () => {

@@ -41,7 +41,7 @@ export async function runAudit(sub: AuditSubcommand, opts: AuditOptions, out: No
     // tail shows the newest records; search narrows them. Both print oldest first.
     const q: AuditQuery = sub === 'tail' ? { limit: opts.limit } : opts;
     const filter = auditFilter(q, DEFAULT_LIMIT[sub], Date.now());
-    if ('error' in filter) throw new UsageError(`audit ${sub}: ${filter.error.replace(/^limit:/, '-n:').replace(/^since:/, '--since:')}`);
+    if ('error' in filter) throw new UsageError(`audit ${sub}: ${filter.error.replace(/^limit:/, '-n:').replace(/^since:/, '--since:').replace(/^event:/, '--event:')}`);
     for (const r of store.audit.tail(filter)) out.write(`${opts.json ? formatLine(toLine(r)) : textLine(r)}\n`);
     return 0;
   } finally {

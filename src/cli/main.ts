@@ -106,7 +106,7 @@ audit.command('tail').description('print the newest audit records, oldest first'
   .action(runAuditCmd('tail'));
 audit.command('search').description('find audit records')
   .option('--user <id>', 'user id').option('--platform <id>', 'platform')
-  .option('--event <type>', 'model_invocation, command_execution, policy_denial, approval_request, admin_action, config_reload, workflow_run, key_change')
+  .option('--event <type>', 'model_invocation, command_execution, policy_denial, approval_request, admin_action, config_reload, workflow_run, key_change, media_processing')
   .option('--since <when>', 'a duration back from now (1h, 7d) or an ISO date')
   .option('-n, --limit <count>', 'at most this many, the newest (default 100)').option('--json', 'JSON lines, as in the audit file')
   .action(runAuditCmd('search'));

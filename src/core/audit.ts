@@ -72,6 +72,12 @@ export function parseSince(text: string, now: number): number | undefined {
   return ms === undefined ? undefined : now - ms;
 }
 
+/** Every event_type a record can have (what `--event` / `?event=` may name). */
+export const AUDIT_EVENT_TYPES = [
+  'model_invocation', 'command_execution', 'policy_denial', 'approval_request', 'admin_action', 'config_reload', 'workflow_run',
+  'key_change', 'media_processing',
+] as const;
+
 const SINCE_EXPECTED = 'a duration back from now (30m, 1h, 7d) or an ISO date like 2026-01-31 or 2026-01-31T08:00:00Z';
 
 /** What the CLI's options and the REST endpoint's query say, as written. */
@@ -89,6 +95,10 @@ export function auditFilter(q: AuditQuery, defaultLimit: number, now: number): A
   if (q.since !== undefined) {
     since = parseSince(q.since, now);
     if (since === undefined) return { error: `since: expected ${SINCE_EXPECTED}, got ${JSON.stringify(q.since)}` };
+  }
+  // A misspelt event type would match nothing and look like "no such records".
+  if (q.event !== undefined && !(AUDIT_EVENT_TYPES as readonly string[]).includes(q.event)) {
+    return { error: `event: expected one of ${AUDIT_EVENT_TYPES.join(', ')}, got ${JSON.stringify(q.event)}` };
   }
   const limit = q.limit === undefined ? defaultLimit : Number(q.limit);
   if (!/^\d+$/.test(q.limit ?? '1') || !Number.isSafeInteger(limit) || limit < 1 || limit > AUDIT_QUERY_MAX) {
