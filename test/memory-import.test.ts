@@ -13,7 +13,7 @@ import { openDb } from '../src/store/db.ts';
 import { MemoryStore } from '../src/store/memory.ts';
 import { startFakeOllama } from './fakes/ollama.ts';
 import { tempDir } from './helpers/certs.ts';
-import { scratch } from './helpers/cli.ts';
+import { runCli, scratch } from './helpers/cli.ts';
 
 const quiet = { onProgress: () => undefined };
 
@@ -76,6 +76,18 @@ describe('knowledge import', () => {
 });
 
 describe('memory command', () => {
+  it('a path that does not exist is a usage error (exit 2) naming it, and nothing is imported', async (t) => {
+    const s = scratch();
+    t.after(() => s.cleanup());
+    const config = s.write('clawdbot.yaml', 'system:\n  data_dir: ./data\n  log_level: silent\nmodels: { default: { endpoint: "http://127.0.0.1:9" } }\n');
+    const kb = s.write('kb.md', 'The office opens at nine.');
+    const r = await runCli(['memory', 'import', '--config', config, kb, 'no-such-notes.md'], { env: s.env, cwd: s.dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^memory import: no-such-notes\.md: no such file or folder\n/);
+    assert.doesNotMatch(r.stderr, /ENOENT|error:/);
+    assert.doesNotMatch(r.stdout, /imported/);
+  });
+
   it('import, search with scores, forget with counts (embedding endpoint down: FTS only)', async (t) => {
     const s = scratch();
     t.after(() => s.cleanup());

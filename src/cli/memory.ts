@@ -1,6 +1,7 @@
 // `clawdbot memory search "q" --user ID [--platform P]`, `memory forget --user ID [--platform P]`,
 // `memory reindex`, `memory import PATH...`: what retrieval would give a person, erasing a person,
 // re-embedding after a model change, and loading shared knowledge. Results on stdout, progress on stderr.
+import { existsSync } from 'node:fs';
 import { AuditFile } from '../core/audit-file.ts';
 import type { MemoryConfig } from '../core/config/memory.ts';
 import { UsageError } from '../core/errors.ts';
@@ -105,6 +106,8 @@ async function reindex(memory: Memory, args: readonly string[], io: MemoryOutput
 
 async function importFiles(memory: Memory, paths: readonly string[], io: MemoryOutput, extract: Extract | undefined): Promise<number> {
   if (paths.length === 0) throw new UsageError('memory import: expected one or more files or folders');
+  // A mistyped path is the user's to fix (exit 2), checked before anything is imported.
+  for (const p of paths) if (!existsSync(p)) throw new UsageError(`memory import: ${p}: no such file or folder`);
   const s = await importKnowledge(memory, paths, { extract, now: Date.now(), onProgress: progressBar(io.err, 'importing') });
   for (const f of s.imported) io.out(`imported ${f.path} (${f.chunks} chunks)\n`);
   for (const f of s.unchanged) io.out(`unchanged ${f} (skipped)\n`);
