@@ -117,6 +117,20 @@ describe('exec', () => {
     assert.match(r2.stderr, /did you mean .?name/);
   });
 
+  it('a database written with a data key, opened without it or with another: a config error (exit 2), no "error:" prefix', async () => {
+    const dir = 'enc-data';
+    const key1 = s.write('enc1.yaml', `system: { data_dir: ${dir} }\nsecurity: { encryption_key: "${Buffer.alloc(32, 1).toString('base64')}" }\nroutes: [ { default: { action: hi } } ]\nactions: { hi: { type: reply, text: hi } }\n`);
+    assert.equal((await runCli(['--config', key1, 'exec', 'hello'], { env: s.env, cwd: s.dir })).code, 0);
+    const none = s.write('enc0.yaml', `system: { data_dir: ${dir} }\nroutes: [ { default: { action: hi } } ]\nactions: { hi: { type: reply, text: hi } }\n`);
+    const r1 = await runCli(['--config', none, 'exec', 'hello'], { env: s.env, cwd: s.dir });
+    assert.equal(r1.code, 2, r1.stderr);
+    assert.match(r1.stderr, /^\S+clawdbot\.db is encrypted \(key \w+\) but no key is configured/);
+    const key2 = s.write('enc2.yaml', `system: { data_dir: ${dir} }\nsecurity: { encryption_key: "${Buffer.alloc(32, 2).toString('base64')}" }\n`);
+    const r2 = await runCli(['--config', key2, 'exec', 'hello'], { env: s.env, cwd: s.dir });
+    assert.equal(r2.code, 2, r2.stderr);
+    assert.match(r2.stderr, /^\S+clawdbot\.db is encrypted with key \w+, but the configured key is \w+/);
+  });
+
   it('usage errors exit 2', async () => {
     const r = await runCli(['exec'], { env: s.env, cwd: s.dir });
     assert.equal(r.code, 2);
