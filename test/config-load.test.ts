@@ -280,7 +280,8 @@ describe('environment overrides', () => {
     assert.equal(loadConfig(s.opts({ file: off, env: { ...s.env, ADAPTER_TYPE: 'websocket' } })).adapters.websocket.enabled, true);
     assert.equal(loadConfig(s.opts({ file: on, env: { ...s.env, ADAPTER_TYPE: ' WebSocket ' } })).adapters.websocket.enabled, true);
     assert.equal(loadConfig(s.opts({ file: on, env: { ...s.env, ADAPTER_TYPE: '' } })).adapters.websocket.enabled, true, 'empty: no override');
-    const both = loadConfig(s.opts({ file: on, env: { ...s.env, ADAPTER_TYPE: 'websocket,slack' } }));
+    const withSlack = s.write('with-slack.yaml', 'adapters: { websocket: { enabled: true }, slack: { bot_token: "${SLACK_BOT_TOKEN:-}", app_token: "${SLACK_APP_TOKEN:-}" } }\n');
+    const both = loadConfig(s.opts({ file: withSlack, env: { ...s.env, ADAPTER_TYPE: 'websocket,slack', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' } }));
     assert.deepEqual([both.adapters.websocket.enabled, both.adapters.slack.enabled, both.adapters.telegram.enabled], [true, true, false]);
     assert.throws(
       () => loadConfig(s.opts({ file: on, env: { ...s.env, ADAPTER_TYPE: 'websocket,matrix' } })),

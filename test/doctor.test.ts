@@ -61,6 +61,16 @@ describe('doctor and init', () => {
     assert.deepEqual(status((await doctor(['--offline', '--config', cfg])).report, 'secrets'), ['ok']);
   });
 
+  it('ADAPTER_TYPE turning on an adapter whose token is not set fails the config (exit 2), as serve would refuse it', async () => {
+    const cfg = s.write('compose.yaml', 'adapters:\n  telegram:\n    enabled: false\n    token: ${TELEGRAM_BOT_TOKEN:-}\n');
+    const r = await doctor(['--offline', '--config', cfg], { ...s.env, ADAPTER_TYPE: 'websocket,telegram' });
+    assert.equal(r.code, 2, JSON.stringify(r.report));
+    assert.deepEqual(status(r.report, 'config'), ['fail']);
+    assert.match(r.report.checks[0]!.detail, /environment ADAPTER_TYPE: enables telegram, but adapters\.telegram\.token is empty/);
+    const set = await doctor(['--offline', '--config', cfg], { ...s.env, ADAPTER_TYPE: 'websocket,telegram', TELEGRAM_BOT_TOKEN: '123:abc' });
+    assert.deepEqual(status(set.report, 'config'), ['ok']);
+  });
+
   it('checks what commands and schedules point at: programs, host keys, delivery platforms', async () => {
     const kh = s.write('known_hosts', 'other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEw7Wf2o7c4a0Yc6n0oGqXr7o5jv0wJ8sI8Gm5mG8c3H\n');
     const cfg = s.write('catalogue.yaml', [

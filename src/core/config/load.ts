@@ -68,7 +68,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const file = findConfigFile({ ...opts, env, cwd, home });
   if (!file) {
     if (problems.length) throw new ConfigProblemsError(problems);
-    return buildConfig({}, { file: null, dir: cwd, env, home, routes: null, overrides });
+    return checkOverrides(buildConfig({}, { file: null, dir: cwd, env, home, routes: null, overrides }), overrides);
   }
 
   const main = readYaml(file, cwd, env);
@@ -110,7 +110,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     }
   }
   if (problems.length || !raw) throw new ConfigProblemsError(problems);
-  return buildConfig(raw, {
+  return checkOverrides(buildConfig(raw, {
     file,
     dir: dirname(file),
     env,
@@ -119,7 +119,29 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     overrides,
     warnings,
     unsetEnv,
-  });
+  }), overrides);
+}
+
+/**
+ * An adapter that ADAPTER_TYPE turns on needs its credentials as much as one the file enables (which
+ * the schema checks): without them the config would pass `doctor` and `serve` would refuse to start.
+ */
+function checkOverrides(config: Config, overrides: Overrides): Config {
+  if (!overrides.adapters) return config;
+  const { telegram: tg, slack: sl } = config.adapters;
+  const missing: string[] = [];
+  if (tg.enabled) {
+    if (!tg.token) missing.push('telegram, but adapters.telegram.token is empty (token: ${TELEGRAM_BOT_TOKEN})');
+    if (tg.mode === 'webhook' && !tg.webhookSecret) missing.push('telegram in webhook mode, but adapters.telegram.webhook_secret is empty');
+    if (tg.mode === 'webhook' && !tg.webhookUrl) missing.push('telegram in webhook mode, but adapters.telegram.webhook_url is empty');
+  }
+  if (sl.enabled) {
+    if (!sl.botToken) missing.push('slack, but adapters.slack.bot_token is empty (bot_token: ${SLACK_BOT_TOKEN})');
+    if (sl.mode === 'socket' && !sl.appToken) missing.push('slack in socket mode, but adapters.slack.app_token is empty (app_token: ${SLACK_APP_TOKEN})');
+    if (sl.mode === 'events' && !sl.signingSecret) missing.push('slack in events mode, but adapters.slack.signing_secret is empty (signing_secret: ${SLACK_SIGNING_SECRET})');
+  }
+  if (missing.length) throw new ConfigProblemsError(missing.map((m) => `environment ADAPTER_TYPE: enables ${m}`));
+  return config;
 }
 
 function readYaml(file: string, cwd: string, env: NodeJS.ProcessEnv): ParsedFile {
