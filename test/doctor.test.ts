@@ -71,6 +71,23 @@ describe('doctor and init', () => {
     assert.deepEqual(status(set.report, 'config'), ['ok']);
   });
 
+  it('a config error about a secret never shows the secret (a header with a stray \\r, a bad webhook secret)', async () => {
+    const cfg = s.write('leak.yaml', [
+      'adapters:',
+      '  telegram: { enabled: true, token: "123:abc", mode: webhook, webhook_url: "https://bot.example/telegram/webhook", webhook_secret: "${HOOK_SECRET}" }',
+      'commands:',
+      '  ticket: { runner: http, url: "https://tickets.internal/api", headers: { Authorization: "Bearer ${TICKETS_TOKEN}" } }',
+      '',
+    ].join('\n'));
+    const env = { ...s.env, TICKETS_TOKEN: 'tk_live_9f8e7d6c5b4a\r', HOOK_SECRET: 'hunter2 hunter2!' };
+    const r = await runCli(['doctor', '--json', '--offline', '--config', cfg], { env, cwd: s.dir });
+    assert.equal(r.code, 2);
+    const detail = (JSON.parse(r.stdout) as Report).checks[0]!.detail;
+    assert.match(detail, /commands\.ticket\.headers\.Authorization: expected a header value \(text without line breaks\), got text with a line break/);
+    assert.match(detail, /adapters\.telegram\.webhook_secret: expected 1-256 characters .*got 16 characters/);
+    assert.doesNotMatch(r.stdout + r.stderr, /tk_live_9f8e7d6c5b4a|hunter2/);
+  });
+
   it('checks what commands and schedules point at: programs, host keys, delivery platforms', async () => {
     const kh = s.write('known_hosts', 'other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEw7Wf2o7c4a0Yc6n0oGqXr7o5jv0wJ8sI8Gm5mG8c3H\n');
     const cfg = s.write('catalogue.yaml', [

@@ -131,7 +131,9 @@ function runnersSchema() {
     url: val('an http(s) URL (may hold {{param}} placeholders)', (v) => (typeof v === 'string' && parseHttpUrl(v.replace(/\{\{[^{}]*\}\}/g, 'x')) ? v.trim() : undefined)),
     headers: nullish(named(HEADER_NAME, 'a header name', val('a header value (text without line breaks)', (v) => {
       const s = scalar(v);
-      return s !== undefined && !/[\r\n\0]/.test(s) ? s : undefined;
+      // A header often carries a token (Authorization: "Bearer ${TOKEN}"): the message never shows the value.
+      if (s !== undefined && /[\r\n\0]/.test(s)) throw new Error('expected a header value (text without line breaks), got text with a line break or NUL (a stray \\r or \\n in an environment variable?)');
+      return s;
     }))),
     body: nullish(val('a text template (values form-encoded) or a mapping (sent as JSON)', (v) => (typeof v === 'string' || isMapping(v) ? (v as string | { [key: string]: JsonValue }) : undefined))),
     expect_status: nullish(val('an HTTP status (100-599) or a list of them', (v) => {

@@ -134,7 +134,8 @@ const telegram = obj({
     needs(r, 'webhook_url', 'webhook_url in webhook mode (the public https URL Telegram calls, ending in /telegram/webhook)', ctx);
   }
   if (r.webhook_secret && !/^[A-Za-z0-9_-]{1,256}$/.test(r.webhook_secret)) {
-    ctx.addIssue({ code: 'custom', path: ['webhook_secret'], message: 'expected 1-256 characters A-Z a-z 0-9 _ - (what Telegram accepts)' });
+    // The secret itself is never shown.
+    ctx.addIssue({ code: 'custom', path: ['webhook_secret'], message: `expected 1-256 characters A-Z a-z 0-9 _ - (what Telegram accepts), got ${r.webhook_secret.length} characters${r.webhook_secret.length > 256 ? '' : ', not all of them allowed'}` });
   }
 }));
 
