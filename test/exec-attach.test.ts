@@ -95,6 +95,15 @@ describe('exec --attach', () => {
     assert.equal(JSON.parse(builtIn.stdout).action, 'image_analysis_workflow');
   });
 
+  it('a file of a kind it cannot read is the sender\'s mistake: a short reply, exit 1, no stack trace on stderr', async () => {
+    const notes = s.write('notes.txt', 'just some plain text\n');
+    const r = await exec(notes, 'summarise this');
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /can't read that kind of file/);
+    assert.match(r.stderr, /unsupported: unrecognised file type/);
+    assert.doesNotMatch(r.stderr, /"stack"|\n\s+at /);
+  });
+
   it('oversize and empty files get short replies, and the model is not asked', async () => {
     const big = join(s.dir, 'big.pdf');
     writeFileSync(big, Buffer.concat([pdfWith('x'), Buffer.alloc(4096, 32)]));

@@ -4,6 +4,7 @@
 // document's text (src/core/media/). A file that cannot be read gets a short reply; nothing is kept.
 import { auditEvent, writeAudit } from '../audit.ts';
 import { AdapterError } from '../errors.ts';
+import { MediaError } from '../media/errors.ts';
 import type { Executor } from '../executor.ts';
 import type { Turn } from '../turn.ts';
 import type { ActionResult } from '../types.ts';
@@ -42,5 +43,5 @@ export async function runMedia(ex: Executor, turn: Turn): Promise<ActionResult> 
     eventType: 'media_processing', decision: 'allowed', input: `${r.type} ${bytes.length} bytes: ${turn.message.text}`.trim(),
     output: r.ok ? r.text : `${r.reason}: ${r.detail}`, durationMs: Date.now() - started,
   }));
-  return r.ok ? { status: 'ok', text: r.text } : { status: 'failed', text: r.text, error: new Error(`${r.reason}: ${r.detail}`) };
+  return r.ok ? { status: 'ok', text: r.text } : { status: 'failed', text: r.text, error: new MediaError(r.reason, `${r.reason}: ${r.detail}`) };
 }
