@@ -141,6 +141,15 @@ describe('doctor and init', () => {
     assert.match(b.report.checks[0]!.detail, /broken\.yaml:3:5.*did you mean/);
   });
 
+  it('init into a folder that does not exist, or onto a folder: a usage error (exit 2) that says so', async () => {
+    const r = await runCli(['init', 'no-such-dir/clawdbot.yaml'], { env: s.env, cwd: s.dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `init: cannot write ${join(s.dir, 'no-such-dir', 'clawdbot.yaml')}: the folder ${join(s.dir, 'no-such-dir')} does not exist\n`);
+    const d = await runCli(['init', '--force', '.'], { env: s.env, cwd: s.dir });
+    assert.equal(d.code, 2, d.stderr);
+    assert.match(d.stderr, /^init: .* is a folder; give a file name/);
+  });
+
   it('init writes the documented example, refuses to overwrite, and what it wrote passes doctor', async () => {
     const r = await runCli(['init'], { env: s.env, cwd: s.dir });
     assert.equal(r.code, 0, r.stderr);

@@ -1,6 +1,6 @@
 // `clawdbot init [file]`: writes the documented example config; never overwrites without --force.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import { loginName } from './context.ts';
 
@@ -23,6 +23,10 @@ export async function runInit(file: string, opts: { force?: boolean }): Promise<
     writeFileSync(path, text, { flag: opts.force ? 'w' : 'wx', mode: 0o600 });
   } catch (err) {
     if ((err as { code?: string }).code === 'EEXIST') throw new UsageError(`${path} exists; use --force to overwrite it`);
+    // A mistyped destination is the user's to fix (exit 2), said plainly.
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UsageError(`init: cannot write ${path}: the folder ${dirname(path)} does not exist`);
+    if (code === 'EISDIR') throw new UsageError(`init: ${path} is a folder; give a file name (e.g. ${join(path, 'clawdbot.yaml')})`);
     throw err;
   }
   process.stdout.write(`wrote ${path}\nedit it, then check it with: clawdbot doctor --config ${file}\n`);
