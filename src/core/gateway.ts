@@ -357,9 +357,9 @@ export class Gateway {
     const ms = now - started;
     // A mistyped argument is the person's to fix, not a fault: no warning, no stack.
     if (result.status === 'failed' && result.error instanceof ExecError && result.error.code === 'BAD_ARGUMENT') log.info({ ...where, action: route.action, err: result.error.message, ms }, 'argument refused');
-    // A model that is down or lacks the model is an outage the message names in full: no stack.
     // A file that cannot be read (unsupported, too large, empty, encrypted, corrupt) is the sender's: no stack.
     else if (result.status === 'failed' && result.error instanceof MediaError) log.info({ ...where, action: route.action, err: result.error.message, ms }, 'file refused');
+    // A model that is down or lacks the model is an outage the message names in full: no stack.
     else if (result.status === 'failed' && result.error instanceof ModelError) log.warn({ ...where, action: route.action, err: result.error.message, kind: result.error.kind, ms }, 'turn failed');
     else if (result.status === 'failed') log.warn({ ...where, action: route.action, err: result.error, ms }, 'turn failed');
     else if (log.isLevelEnabled('info')) log.info({ ...where, action: route.action, route: route.source, ms }, 'turn done');
