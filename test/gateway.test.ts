@@ -495,6 +495,24 @@ describe('gateway: delivery', () => {
     assert.equal(h.adapter.attempts.length, 2, 'a sent reply is not sent again');
   });
 
+  it('a reply waiting for a retry (429) holds the replies behind it in its chat: they leave after it, in order', async (t) => {
+    const h = await harness(t);
+    h.adapter.failures.push(new AdapterError('test', 'rate_limited', 'slow down', { retryAfterMs: 150 }));
+    const first = await h.gateway.receive(msg('h1', 'one'));
+    assert.equal(first.duplicate === false && first.delivery, 'queued');
+    const second = await h.gateway.receive(msg('h2', 'two'));
+    assert.equal(second.duplicate === false && second.delivery, 'queued', 'not sent ahead of the reply that waits');
+    const other = await h.gateway.receive(msg('h3', 'elsewhere', 'c9'));
+    assert.equal(other.duplicate === false && other.delivery, 'sent', 'another chat is not held');
+    assert.deepEqual(h.adapter.sent.map((m) => m.text), ['echo: elsewhere']);
+    await poll(() => { h.gateway.flushDue(); return h.adapter.sent.length === 3; }, 'both replies of c1 sent');
+    assert.deepEqual(h.adapter.sent.map((m) => m.text), ['echo: elsewhere', 'echo: one', 'echo: two']);
+    // Once the held reply has left, the chat is free again: the next reply goes at once.
+    await poll(() => h.store.outbox.due(Date.now() + 1e9).length === 0, 'both marked sent');
+    const third = await h.gateway.receive(msg('h4', 'three'));
+    assert.equal(third.duplicate === false && third.delivery, 'sent');
+  });
+
   it('an unexpected error from send counts as a network failure: queued with backoff', async (t) => {
     const h = await harness(t);
     h.adapter.failures.push(new Error('socket hang up'));

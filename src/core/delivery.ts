@@ -26,6 +26,11 @@ export class Deliveries {
   /** Tail of each conversation's replies: a reply is handed to the adapter after the one before it. */
   readonly #chains = new Map<string, Promise<unknown>>();
   readonly #sending = new Set<number>();
+  /**
+   * Conversations whose reply `id` waits for a retry (a 429, a network error) until `until`: the replies
+   * behind it wait too (their rows are not due before it), so a new one cannot overtake it.
+   */
+  readonly #held = new Map<string, { readonly id: number; readonly until: number }>();
 
   constructor(deps: { store: Store; adapters: AdapterRegistry; log: Logger; metrics: MetricsSink | undefined; signal: AbortSignal }) {
     this.#store = deps.store;
@@ -42,6 +47,10 @@ export class Deliveries {
 
   /** Sends every queued reply whose retry time has come, for the platforms hosted here. */
   due(now: number): void {
+    // A hold whose reply is no longer pending (given up, erased by another process) holds nothing.
+    for (const [conversation, h] of this.#held) {
+      if (h.until <= now && !this.#sending.has(h.id) && !this.#store.outbox.get(h.id)) this.#held.delete(conversation);
+    }
     for (const row of this.#store.outbox.due(now)) {
       if (this.#adapters.has(row.platform)) this.#resend(row);
     }
@@ -79,7 +88,11 @@ export class Deliveries {
     const prev = this.#chains.get(conversation) ?? Promise.resolve();
     // Reserved from its commit on: flushDue()/online() must not send it ahead of the reply before it, nor twice.
     const reserved = committed.then((id) => { if (id !== null) this.#sending.add(id); return id; });
-    const mine = Promise.all([reserved, prev]).then(([id]) => (id === null ? 'none' as const : this.#send({ id, attempts: 0, partsSent: 0, ...reply }, true)));
+    const mine = Promise.all([reserved, prev]).then(([id]) => {
+      if (id === null) return 'none' as const;
+      const held = this.#held.get(conversation);
+      return held ? this.#waitBehind(id, reply, held) : this.#send({ id, attempts: 0, partsSent: 0, ...reply }, true);
+    });
     const tail = mine.then(() => undefined, () => undefined);
     this.#chains.set(conversation, tail);
     void tail.then(() => {
@@ -95,6 +108,16 @@ export class Deliveries {
    */
   inFlight(): Promise<unknown> | undefined {
     return this.#chains.size === 0 ? undefined : Promise.allSettled([...this.#chains.values()]);
+  }
+
+  /** A new reply in a conversation whose earlier reply waits for a retry: it is sent after that one (by due()). */
+  async #waitBehind(id: number, m: OutboundMessage, held: { readonly id: number; readonly until: number }): Promise<Delivery> {
+    try {
+      await this.#store.write(() => this.#store.outbox.holdAfter(m.platform, m.chatId, held.id, held.until));
+    } finally {
+      this.#sending.delete(id);
+    }
+    return 'queued';
   }
 
   async #send(row: OutboxRow, reserved = false): Promise<Delivery> {
@@ -124,6 +147,7 @@ export class Deliveries {
     // order is what matters); the mark commits with the next batch. A crash in between means this one
     // reply is sent again on restart — the window the outbox design accepts (docs/ARCHITECTURE.md).
     this.#metrics?.message(row.platform, 'out');
+    if (this.#held.size > 0) this.#release(row.id, `${row.platform}:${row.chatId}`);
     this.#store.writeOne(() => this.#store.outbox.markSent(row.id, receipt))
       .catch((err: unknown) => this.#log.error({ err, outbox: row.id }, 'could not mark a reply sent; it may be sent again after a restart'))
       .finally(() => this.#sending.delete(row.id));
@@ -138,13 +162,26 @@ export class Deliveries {
     // its turn (or alone, for a message that answered no turn), after 30 days; other transient failures are given up after MAX_ATTEMPTS.
     if (!e.retryable || (e.kind !== 'unavailable' && row.attempts + 1 >= MAX_ATTEMPTS)) {
       await this.#store.write(() => this.#store.outbox.markDead(row.id, e.message));
+      this.#release(row.id, `${row.platform}:${row.chatId}`);
       this.#log.error({ ...where, err: e }, 'reply could not be delivered; given up');
       return 'dead';
     }
     const wait = e.kind === 'unavailable' ? OFFLINE_RECHECK_MS : (e.retryAfterMs ?? backoff(row.attempts));
-    await this.#store.write(() => this.#store.outbox.retryAt(row.id, Date.now() + wait, e.message));
+    const until = Date.now() + wait;
+    await this.#store.write(() => {
+      this.#store.outbox.retryAt(row.id, until, e.message);
+      // The chat's replies behind this one wait for it (an offline chat's all fail alike, and online()
+      // sends them in order: no hold needed there).
+      if (e.kind !== 'unavailable') this.#store.outbox.holdAfter(row.platform, row.chatId, row.id, until);
+    });
+    if (e.kind !== 'unavailable') this.#held.set(`${row.platform}:${row.chatId}`, { id: row.id, until });
     this.#log.warn({ ...where, err: e.message, retryInMs: wait }, 'reply not delivered yet; will retry');
     return 'queued';
+  }
+
+  /** The reply a conversation's hold waits for has left (or was given up): what is behind it is free. */
+  #release(id: number, conversation: string): void {
+    if (this.#held.get(conversation)?.id === id) this.#held.delete(conversation);
   }
 }
 
@@ -153,4 +190,3 @@ export function backoff(attempt: number): number {
   const cap = Math.min(300_000, 1000 * 2 ** attempt);
   return Math.round(cap / 2 + Math.random() * (cap / 2));
 }
-

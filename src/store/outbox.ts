@@ -27,6 +27,7 @@ export class Outbox {
   readonly #sent;
   readonly #retry;
   readonly #dead;
+  readonly #holdAfter;
   readonly #get;
   readonly #part;
   readonly #firstSince;
@@ -47,6 +48,9 @@ export class Outbox {
     this.#retry = db.prepare(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?`);
     this.#part = db.prepare(`UPDATE outbox SET parts_sent = max(parts_sent, ?) WHERE id = ?`);
     this.#dead = db.prepare(`UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?`);
+    this.#holdAfter = db.prepare(
+      `UPDATE outbox SET next_attempt_at = max(next_attempt_at, ?) WHERE status = 'pending' AND platform = ? AND chat_id = ? AND id > ?`,
+    );
     this.#firstSince = firstIdSince(db, 'outbox', 'created_at');
     this.#prune = db.prepare(
       `DELETE FROM outbox WHERE id < ? AND inbox_id IS NULL AND (status <> 'pending' OR created_at < ?) AND created_at < ?`,
@@ -88,6 +92,11 @@ export class Outbox {
 
   markSent(id: number, receipt: DeliveryReceipt): void {
     this.#sent.run(receipt.sentAt, JSON.stringify(receipt.platformMessageIds), id);
+  }
+
+  /** The chat's pending messages queued after `afterId` are not due before `at` (they wait behind it). */
+  holdAfter(platform: string, chatId: string, afterId: number, at: number): void {
+    this.#holdAfter.run(at, platform, chatId, afterId);
   }
 
   retryAt(id: number, at: number, error: string): void {
