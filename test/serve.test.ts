@@ -152,3 +152,38 @@ describe('serve', () => {
     assert.ok(ms < 5000, `stopping took ${ms} ms`);
   });
 });
+
+describe('serve: /readyz and the configured model', () => {
+  const s = scratch();
+  let model: Awaited<ReturnType<typeof startFakeOllama>>;
+  let srv: Served;
+  before(async () => {
+    // The endpoint answers, but does not offer the model the config names: every turn would fail.
+    model = await startFakeOllama({ models: ['llama3.2:latest'] });
+    const cfg = s.write('clawdbot.yaml', [
+      'security:',
+      '  api_key: ${GATEWAY_KEY}',
+      'models:',
+      `  default: { provider: ollama, endpoint: "${model.url}", model: mistral-not-pulled }`,
+      'adapters:',
+      '  websocket: { listen: "127.0.0.1:0" }',
+      '',
+    ].join('\n'));
+    srv = await startServe(['--config', cfg], { env: { ...s.env, GATEWAY_KEY: KEY }, cwd: s.dir });
+  });
+  after(async () => {
+    await srv?.stop();
+    await model.close();
+    s.cleanup();
+  });
+
+  it('/readyz is 503 with the model not ok when the endpoint does not offer the configured model', async () => {
+    const res = await fetch(`${srv.url}/readyz`, { headers: { authorization: `Bearer ${KEY}` } });
+    const body = await json(res);
+    assert.equal(res.status, 503, JSON.stringify(body));
+    assert.equal(body.ready, false);
+    assert.equal(body.components.model.ok, false);
+    assert.match(body.components.model.detail, /mistral-not-pulled/);
+    assert.equal(body.components.database.ok, true);
+  });
+});

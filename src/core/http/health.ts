@@ -24,7 +24,13 @@ export function registerHealth(http: HttpGateway, deps: { store: Store; executor
       try {
         const client = await deps.executor.model();
         const names = await client.listModels();
-        model = { ok: true, detail: `${client.provider} at ${client.endpoint}, ${names.length} model(s)` };
+        // An endpoint that answers but lacks the model the config names (or lists none when none is
+        // named) fails every turn: not ready. Matched as `clawdbot doctor` does.
+        const wanted = deps.executor.config.models.default.model;
+        const offered = wanted ? names.some((n) => n === wanted || n === `${wanted}:latest`) : names.length > 0;
+        model = offered
+          ? { ok: true, detail: `${client.provider} at ${client.endpoint}, ${names.length} model(s)` }
+          : { ok: false, detail: wanted ? `"${wanted}" is not offered by ${client.endpoint} (${names.length} model(s))` : `no model configured and ${client.endpoint} lists none` };
       } catch (err) {
         model = { ok: false, detail: (err as Error).message };
       } finally {
