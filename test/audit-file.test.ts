@@ -3,7 +3,7 @@
 // deleted one, records deleted from the database; processes sharing the database share one file; a
 // failed copy is logged and made good later. Real SQLite and real files in temp folders.
 import assert from 'node:assert/strict';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -133,6 +133,17 @@ describe('audit file', () => {
     middle.splice(1, 1);
     writeLines(`${t.file}.2`, middle);
     assert.deepEqual(verifyFile(t.file, t.store.audit).broken, { file: `${t.file}.2`, line: 2, id: gone, reason: `missing: record ${gone - 1} is followed by record ${gone + 1}` });
+    t.store.close();
+  });
+
+  test('a rotated part deleted from the middle (file.1 gone, file.2 kept) is found, not skipped', async () => {
+    const t = await trail(40, { maxSize: 2000, keep: 3 });
+    assert.deepEqual(fileParts(t.file), [`${t.file}.3`, `${t.file}.2`, `${t.file}.1`, t.file]);
+    const lastOf2 = parseLine(readLines(`${t.file}.2`).at(-1)!).id;
+    const firstOfFile = parseLine(readLines(t.file)[0]!).id;
+    unlinkSync(`${t.file}.1`);
+    const r = verifyFile(t.file, t.store.audit);
+    assert.deepEqual(r.broken, { file: t.file, line: 1, id: lastOf2 + 1, reason: `missing: record ${lastOf2} is followed by record ${firstOfFile}` });
     t.store.close();
   });
 

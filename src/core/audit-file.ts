@@ -6,8 +6,8 @@
 // asked to catch up to that record, inside a write transaction. The database's write lock thereby orders
 // the appends of every process sharing it (serve and an exec), records written by a process without a
 // sink are copied by the next one that has it, and a failed write is made good by the next record.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { ChainCheck, formatLine, LINE_KEYS, toLine, type AuditLine, type AuditSink, type AuditSource } from '../store/audit.ts';
 import { eraseInParts, type EraseReport, type Person } from './audit-erase.ts';
 import type { AuditConfig } from './config/audit.ts';
@@ -54,10 +54,25 @@ export function parseLine(text: string): AuditLine {
   return o as unknown as AuditLine;
 }
 
-/** The file and its rotated parts that exist, oldest first: file.N, …, file.1, file. */
+/**
+ * The file and its rotated parts that exist, oldest first: file.N, …, file.1, file. Every numbered part
+ * in the folder counts, not only an unbroken run from file.1: a part deleted from the middle must show
+ * as records missing from the chain, not hide the older parts from verify.
+ */
 export function fileParts(path: string): string[] {
-  const rotated: string[] = [];
-  for (let i = 1; existsSync(`${path}.${i}`); i++) rotated.unshift(`${path}.${i}`);
+  const prefix = `${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const rotated = names
+    .filter((n) => n.startsWith(prefix) && /^[1-9]\d*$/.test(n.slice(prefix.length)))
+    .map((n) => Number(n.slice(prefix.length)))
+    .sort((a, b) => b - a)
+    .map((i) => `${path}.${i}`);
   return existsSync(path) ? [...rotated, path] : rotated;
 }
 
