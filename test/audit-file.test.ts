@@ -257,6 +257,20 @@ describe('audit file', () => {
     t.store.close();
   });
 
+  test('a failed copy of the very first record (no file yet) is made good by the next one too', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'audit.jsonl');
+    const store = openWithFile(join(dir, 'clawdbot.db'), file);
+    const { log, text } = await capturingLog();
+    mkdirSync(file); // the path is a folder: the first append fails
+    await writeAudit(store, log, event(1));
+    assert.match(text(), /could not copy audit records to the audit file/);
+    rmdirSync(file);
+    await writeAudit(store, log, event(2));
+    assert.deepEqual(readLines(file).map((l) => parseLine(l).id), [1, 2], 'record 1 is in the database and must reach the file');
+    store.close();
+  });
+
   test('a file of another database is not continued; the error says so', async () => {
     const other = await trail(3);
     other.store.close();

@@ -84,6 +84,8 @@ export class AuditFile implements AuditSink {
   readonly #keep: number;
   /** What this process last left at the end of the file; valid while the file is still that size. */
   #known: { ino: number; size: number; mtimeMs: number; last: LastRecord } | undefined;
+  /** The record a new file starts with, while its first append has not succeeded. */
+  #startAt: number | undefined;
 
   constructor(config: { readonly file: string; readonly maxSize: number; readonly keep: number }) {
     this.#path = config.file;
@@ -96,14 +98,21 @@ export class AuditFile implements AuditSink {
   }
 
   catchUp(source: AuditSource, upTo: number): void {
+    // Where a new file starts (see below), kept from the first attempt until one succeeds.
+    this.#startAt ??= upTo;
     const last = this.#lastWritten();
-    if (last && last.id >= upTo) return; // another process copied it already
+    if (last && last.id >= upTo) {
+      this.#startAt = undefined;
+      return; // another process copied it already
+    }
     if (last && source.hashOf(last.id) !== last.hash) {
       throw new AuditFileError(`${this.#path} does not continue this database's audit chain (its record ${last.id} is not the database's); move it away and a new file is started`);
     }
-    // A new file starts with the record it is first asked for; earlier ones stay in the database.
-    const records = source.range(last ? last.id : upTo - 1, upTo, CATCH_UP_BATCH);
+    // A new file starts with the record it is first asked for; earlier ones stay in the database. A
+    // failed attempt keeps that start: a failed first copy is made good by the next record, like any other.
+    const records = source.range(last ? last.id : this.#startAt! - 1, upTo, CATCH_UP_BATCH);
     if (records.length > 0) this.#append(records.map((r) => ({ text: formatLine(toLine(r)), last: { id: r.id, hash: r.hash } })));
+    this.#startAt = undefined;
   }
 
   #append(lines: readonly { text: string; last: LastRecord }[]): void {
