@@ -14,6 +14,7 @@ import { defaultConfig } from '../src/core/config/load.ts';
 import type { Config } from '../src/core/config/types.ts';
 import { AdapterError, ModelError } from '../src/core/errors.ts';
 import { Executor } from '../src/core/executor.ts';
+import type { MetricsSink } from '../src/core/metrics-sink.ts';
 import { Gateway } from '../src/core/gateway.ts';
 import { createLogger } from '../src/core/log.ts';
 import type { ChatMessage, ChatRequest, ChatResult, ModelClient } from '../src/core/models/types.ts';
@@ -233,6 +234,7 @@ interface HarnessOptions {
   store?: Store;
   /** The adapters show stream previews (StreamingScriptedAdapter). */
   streaming?: boolean;
+  metrics?: MetricsSink;
 }
 
 async function harness(t: TestContext, opts: HarnessOptions = {}) {
@@ -258,7 +260,7 @@ async function harness(t: TestContext, opts: HarnessOptions = {}) {
     level: 'debug',
     destination: new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }),
   });
-  const gateway = new Gateway({ config, store, executor: new Executor({ config, store, log, model }), adapters: registry, log });
+  const gateway = new Gateway({ config, store, executor: new Executor({ config, store, log, model }), adapters: registry, log, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
   t.after(async () => {
     model.ignoreAbort = false;
     for (const c of model.calls) c.reject(new Error('test over'));
@@ -755,7 +757,9 @@ describe('gateway: group commit', () => {
 
   it('a turn whose completion fails to commit (a full disk for a moment) is redone by the retry timer, not left unanswered until a restart', async (t) => {
     const f = fileStore(t);
-    const h = await harness(t, { store: f.store });
+    const errors: string[] = [];
+    const metrics: MetricsSink = { message: () => {}, error: (c) => { errors.push(c); }, modelRequest: () => {}, command: () => {}, denial: () => {}, memorySearch: () => {} };
+    const h = await harness(t, { store: f.store, metrics });
     h.model.hold = true;
     const turn = h.gateway.receive(msg('d1', 'hello'));
     await h.watch.until(() => h.model.calls.length === 1, 'the model call');
@@ -765,6 +769,7 @@ describe('gateway: group commit', () => {
     db.pragma(`max_page_count = ${pages}`); // the disk is full: the long reply cannot be written
     h.model.calls[0]!.resolve('x'.repeat(200_000));
     await assert.rejects(turn, /full/);
+    assert.deepEqual(errors, ['store'], 'counted as a store error (clawdbot_errors_total)');
     assert.equal(f.seen("SELECT count(*) FROM inbox WHERE status = 'pending'"), 1, 'the turn is still unfinished');
     db.pragma('max_page_count = 1073741823'); // space again
     h.model.hold = false;

@@ -194,6 +194,20 @@ describe('metrics endpoint', () => {
     assert.deepEqual(types.filter((t) => t!.endsWith('_total') && !new RegExp(`^# TYPE ${t} counter$`, 'm').test(text)), []);
   });
 
+  it('a request that fails unexpectedly (500) counts as an http error', async () => {
+    const m = newMetrics();
+    const http = new HttpGateway({ listen: { host: '127.0.0.1', port: 0 }, auth: new ApiKeyAuth(undefined), limiter: undefined, log: await quietLog() });
+    http.reportErrorsTo(m);
+    http.route('GET', '/boom', () => { throw new Error('bug'); }, { auth: false });
+    registerMetrics(http, m, { endpoint: '/metrics', token: undefined });
+    gateways.push(http);
+    const { port } = await http.listen();
+    assert.equal((await fetch(`http://127.0.0.1:${port}/boom`)).status, 500);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/nowhere`)).status, 404, 'a client mistake is not an error of ours');
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.equal(sample(text, 'clawdbot_errors_total{component="http"}'), 1);
+  });
+
   it('counts what the gateway reports, with labels from fixed sets', async () => {
     const text = await (await fetch(open)).text();
     const at = (s: string) => sample(text, s);

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { AdapterRegistry } from '../src/adapters/registry.ts';
 import { loadConfig } from '../src/core/config/load.ts';
 import type { ScheduleSpec } from '../src/core/config/schedules.ts';
+import type { MetricsSink } from '../src/core/metrics-sink.ts';
 import { Executor } from '../src/core/executor.ts';
 import { Gateway } from '../src/core/gateway.ts';
 import { scheduledRun } from '../src/core/scheduled-run.ts';
@@ -518,7 +519,9 @@ describe('scheduled runs through the executor', () => {
     const config = loadConfig({ file: s.write('clawdbot.yaml', yaml), env: {}, home: s.dir, cwd: s.dir });
     const store = Store.open(':memory:');
     const log = await quietLog();
-    const executor = new Executor({ config, store, log, model: echoModel });
+    const errors: string[] = [];
+    const metrics: MetricsSink = { message: () => {}, error: (c) => { errors.push(c); }, modelRequest: () => {}, command: () => {}, denial: () => {}, memorySearch: () => {} };
+    const executor = new Executor({ config, store, log, model: echoModel, metrics });
     const chat = new ChatAdapter();
     const adapters = new AdapterRegistry();
     adapters.add(chat);
@@ -528,7 +531,7 @@ describe('scheduled runs through the executor', () => {
       await new Promise((r) => setTimeout(r, 20));
       return chat.sent.map((m) => m.text);
     };
-    return { fire, delivered, close: () => { store.close(); s.cleanup(); } };
+    return { fire, delivered, errors, close: () => { store.close(); s.cleanup(); } };
   }
 
   it("a schedule that names a command passes its input as the command's arguments", async () => {
@@ -564,6 +567,7 @@ describe('scheduled runs through the executor', () => {
     assert.equal(res.ok, false);
     assert.match(res.detail, /failed: .*unclosed/);
     assert.match((await p.delivered())[0] ?? '', /A quote \(\'\) is not closed/);
+    assert.ok(p.errors.includes('scheduler'), `a failed slot is a scheduler error (clawdbot_errors_total): ${p.errors.join(', ')}`);
     p.close();
   });
 });

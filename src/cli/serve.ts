@@ -131,6 +131,7 @@ export async function runServe(opts: GlobalOptions): Promise<number> {
   // Auditors and Admins read the trail over REST with their key (a caller without one counts as a User).
   registerAuditRoute(http, { store, log, roleOf: (ctx) => ctx.authority?.role ?? 'User' });
   if (metrics) {
+    http.reportErrorsTo(metrics);
     metrics.setCollectors({ queueDepth: () => gateway.queued, adapters: () => adapters.all().map((a) => ({ platform: a.platform, connected: a.health().connected })) });
     (await import('../core/http/metrics-route.ts')).registerMetrics(http, metrics, config.metrics);
   }

@@ -138,6 +138,7 @@ export class Gateway {
       // Rolled back with its batch: nothing may be written against it, and its id may be reused.
       if (record.result && !record.result.duplicate) this.#queued.delete(record.result.inboxId);
       record.result = undefined;
+      this.#metrics?.error('store');
       throw err;
     });
     recorded.catch(() => undefined); // an instant turn never waits for it: the failure is reported below
@@ -351,6 +352,7 @@ export class Gateway {
       // The message was acknowledged (its record committed) but its turn could not be finished: the
       // row stays pending, and flushDue() redoes it once this turn has left the queue.
       if (t.record.result && !t.record.result.duplicate) this.#redo = true;
+      this.#metrics?.error('store');
       throw err;
     }
     if (id === null) return DUPLICATE;

@@ -42,6 +42,7 @@ export function scheduledRun(executor: Executor, gateway: Pick<Gateway, 'announc
       result = { status: 'failed', text: err.userText, error: err };
     }
     if (signal.aborted) return { ok: false, detail: String((signal.reason as Error | undefined)?.message ?? 'aborted') };
+    if (result.status !== 'ok') executor.metrics?.error('scheduler');
     await announce({ platform, chatId, text: result.text, ...(threadId === undefined ? {} : { threadId }) });
     const detail = result.status === 'ok' ? `delivered ${result.text.length} characters` : `${result.status}: ${result.status === 'denied' ? result.reason : result.error.message}`;
     return { ok: result.status === 'ok', detail };

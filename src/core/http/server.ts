@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import type { RateLimiter } from '../ratelimit.ts';
 import type { Role } from '../policy.ts';
 import type { ApiKeyAuth } from './auth.ts';
+import type { MetricsSink } from '../metrics-sink.ts';
 
 /** The API key a request came in with: its name and role (see InboundMessage.authority). */
 export interface Authority {
@@ -87,6 +88,8 @@ export class HttpGateway {
   readonly #auth: ApiKeyAuth;
   readonly #limiter: RateLimiter | undefined;
   readonly #log: Logger;
+  /** Told of each request that failed unexpectedly (a 500): clawdbot_errors_total{component="http"}. */
+  #errors: Pick<MetricsSink, 'error'> | undefined;
   readonly #tls: { readonly config: TlsConfig; readonly server: HttpsServer } | undefined;
 
   constructor(opts: { listen: ListenAddress; auth: ApiKeyAuth; limiter: RateLimiter | undefined; log: Logger; tls?: TlsConfig }) {
@@ -121,6 +124,11 @@ export class HttpGateway {
   /** "https" when the listener speaks TLS, else "http" (for the URLs serve prints). */
   get scheme(): 'http' | 'https' {
     return this.#tls ? 'https' : 'http';
+  }
+
+  /** Counts unexpected failures (500s) in `sink` (set once metrics exist, after the server). */
+  reportErrorsTo(sink: Pick<MetricsSink, 'error'>): void {
+    this.#errors = sink;
   }
 
   route(method: string, path: string, handler: RouteHandler, opts: RouteOptions): void {
@@ -220,6 +228,7 @@ export class HttpGateway {
         sendJson(res, err.status, { error: err.message }, err.headers);
       } else {
         this.#log.error({ err, path: url.pathname }, 'request handler failed');
+        this.#errors?.error('http');
         sendJson(res, 500, { error: 'internal error' });
       }
     }
