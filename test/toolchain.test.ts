@@ -102,4 +102,27 @@ describe('scripts/toolchain.sh', { skip: !oldNode() && 'no Node older than 22.3 
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, new RegExp(`node-v${VERSION}-linux-x64/bin/node\\nv${VERSION}`), r.out);
   });
+
+  it('a second run that finished fetching later keeps the copy the first one installed (and may be running)', async () => {
+    const s = setup(`registry=${url}\n`);
+    tarballRequests = 0;
+    let release: (() => void) | undefined;
+    const held = new Promise<void>((r) => (holdFirst = (send) => ((release = send), r())));
+    try {
+      const late = bootstrap(s, join(s.home, 'npm-cache-late')); // its download is held
+      await held;
+      const first = await bootstrap(s, join(s.home, 'npm-cache-first'));
+      assert.equal(first.code, 0, first.out);
+      const node = join(s.cache, `node-v${VERSION}-linux-x64`, 'bin', 'node');
+      const ino = statSync(node).ino;
+      release!();
+      const second = await late;
+      assert.equal(second.code, 0, second.out);
+      assert.equal(statSync(node).ino, ino, 'the installed copy was removed and replaced under the first shell');
+      assert.ok(!existsSync(join(s.cache, `node-v${VERSION}-linux-x64`, 'package')), 'no copy nested inside the installed one');
+      assert.deepEqual(readdirSync(s.cache), [`node-v${VERSION}-linux-x64`], 'no temporary folder left');
+    } finally {
+      holdFirst = undefined;
+    }
+  });
 });
