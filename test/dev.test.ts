@@ -51,4 +51,11 @@ describe('./dev', () => {
     assert.deepEqual(dev(project(), 'start', '--config', 'my.yaml'), ['node dist/clawdbot.cjs serve --config my.yaml']);
     assert.deepEqual(dev(project(), 'start', 'serve', '-c', 'my.yaml'), ['node dist/clawdbot.cjs serve -c my.yaml']);
   });
+
+  it('run rebuilds the bundle after the dependencies changed (it carries them) or the build script did', () => {
+    // A pull that changed package-lock.json: npm ci installs, and the bundle made from the old node_modules is stale.
+    assert.deepEqual(dev(project({ 'package-lock.json': 50 }), 'run', '--version'), ['npm ci --no-audit --no-fund', 'npm run --silent build', 'node dist/clawdbot.cjs --version']);
+    assert.deepEqual(dev(project({ 'scripts/build.ts': 50 }), 'run', '--version'), ['npm run --silent build', 'node dist/clawdbot.cjs --version']);
+    assert.deepEqual(dev(project(), 'run', '--version'), ['node dist/clawdbot.cjs --version'], 'up to date: neither');
+  });
 });
