@@ -7,8 +7,8 @@
 # Env:   SMOKE_ONLY="version exec"  run only these steps     SMOKE_KEEP=1  keep the temp folder
 #        SMOKE_RUNS=10              --version timing runs
 #
-# Steps for commands (doctor, exec, ...) run only when `clawdbot --help` lists the command; extend
-# STEPS below with new `step_*` functions as commands appear.
+# A step for a command (doctor, exec, ...) fails when `clawdbot --help` does not list it; extend STEPS
+# below with new `step_*` functions as commands appear.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -50,7 +50,12 @@ median_ms() {
 }
 
 HELP=
-has_command() { [ -n "$HELP" ] || HELP=$(clean "$WORK/home" ./clawdbot --help 2>&1 || true); grep -Eq "^  $1( |$)" <<<"$HELP"; }
+# need_command NAME: the executable's --help lists NAME. Every command README documents exists: one the
+# help does not list (or a --help that crashes) is a failure of the step, never a skip.
+need_command() {
+  [ -n "$HELP" ] || HELP=$(clean "$WORK/home" ./clawdbot --help 2>&1 || true)
+  grep -Eq "^  $1( |$)" <<<"$HELP" || { echo "\`clawdbot --help\` lists no $1 command: $(head -3 <<<"$HELP")"; return 1; }
+}
 
 # ---- steps: each prints a detail line on success, returns non-zero (with a message) on failure -------
 
@@ -76,7 +81,7 @@ step_startup() {
 }
 
 step_doctor() {
-  has_command doctor || { echo "SKIP: no doctor command yet"; return 0; }
+  need_command doctor || return 1
   local out
   out=$(clean "$WORK/home" ./clawdbot doctor --offline 2>&1) || { echo "doctor --offline failed:"; echo "$out"; return 1; }
   ls "$WORK"/home/.cache/clawdbot/app/*/clawdbot.main.cjs "$WORK"/home/.cache/clawdbot/app/*/native/better_sqlite3.node "$WORK"/home/.cache/clawdbot/app/*/native/vec0.* >/dev/null 2>&1 ||
@@ -100,7 +105,7 @@ start_fake_model() {
 }
 
 step_exec() {
-  has_command exec || { echo "SKIP: no exec command yet"; return 0; }
+  need_command exec || return 1
   start_fake_model || return 1
   local out
   out=$(clean "$WORK/home" MODEL_ENDPOINT="$FAKE_URL" ./clawdbot exec ping 2>&1) || { echo "exec failed:"; echo "$out"; return 1; }
@@ -111,7 +116,7 @@ step_exec() {
 # A Chinese PDF whose font is not embedded (a predefined CMap): its text needs the CMap files the
 # executable carries (scripts/build.ts: cmaps/). The fake model echoes the document text it is given.
 step_cjk_pdf() {
-  has_command exec || { echo "SKIP: no exec command yet"; return 0; }
+  need_command exec || return 1
   start_fake_model || return 1
   node --input-type=module -e "import { cjkPdfWith } from '$ROOT/test/helpers/files.ts'; process.stdout.write(cjkPdfWith('会议纪要：预算批准'))" >"$RUN/minutes.pdf" || { echo "could not write the PDF"; return 1; }
   local out
@@ -123,7 +128,7 @@ step_cjk_pdf() {
 # The execution engine inside the executable: a catalogue command through a route, a workflow from
 # the terminal, and a policy denial (their modules load lazily, so this proves they are packed).
 step_engine() {
-  has_command workflow || { echo "SKIP: no workflow command yet"; return 0; }
+  need_command workflow || return 1
   cat >"$RUN/engine.yaml" <<'YAML'
 security: { roles: { Operator: ["cli:olga"] } }
 commands:
@@ -146,7 +151,7 @@ YAML
 # HOME not writable / unset: the program files go to $TMPDIR/clawdbot-<uid>/app (0700), the data to
 # XDG_DATA_HOME (what a service account with no home would configure).
 step_home_unwritable() {
-  has_command doctor || { echo "SKIP: no doctor command yet"; return 0; }
+  need_command doctor || return 1
   local out uid
   uid=$(id -u)
   for home in "$NO_HOME" ""; do
@@ -162,7 +167,7 @@ step_home_unwritable() {
 
 # As root, "not writable" is only simulated; as an unprivileged user it is real (EACCES).
 step_home_unwritable_as_nobody() {
-  has_command doctor || { echo "SKIP: no doctor command yet"; return 0; }
+  need_command doctor || return 1
   [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null || { echo "SKIP: needs root and setpriv"; return 0; }
   local tmp=$WORK/tmp-nobody data=$WORK/data-nobody home=$WORK/home-root-owned out
   mkdir -p "$tmp" "$data" "$home"; chown 65534:65534 "$tmp" "$data"; chmod 755 "$RUN" "$RUN/clawdbot" "$home"
@@ -175,7 +180,7 @@ step_home_unwritable_as_nobody() {
 
 # Two first runs at once must both work (temporary folder + rename: no half program is ever visible).
 step_concurrent_first_run() {
-  has_command doctor || { echo "SKIP: no doctor command yet"; return 0; }
+  need_command doctor || return 1
   local home=$WORK/home-race a b
   mkdir -p "$home"
   clean "$home" ./clawdbot doctor --offline >"$WORK/race1" 2>&1 & a=$!
@@ -189,7 +194,7 @@ step_concurrent_first_run() {
 
 # A library file is loaded when first used; one a cache cleaner removed while serve runs is unpacked again.
 step_file_removed_while_serving() {
-  has_command serve || { echo "SKIP: no serve command yet"; return 0; }
+  need_command serve || return 1
   start_fake_model || return 1
   local home=$WORK/home-removed port out dir i
   mkdir -p "$home"
