@@ -13,6 +13,7 @@ const host = {
   receive: async () => ({ duplicate: true }) as const,
   submit: async () => ({ duplicate: true }) as const,
   online: () => undefined,
+  failed: () => undefined,
 };
 
 describe('attachment downloads', () => {

@@ -119,3 +119,20 @@ describe('telegram: a message that cannot be recorded (a full disk)', () => {
     f.cleanup();
   });
 });
+
+describe('telegram: a poll that fails', () => {
+  it('is reported to the gateway as an adapter error (clawdbot_errors_total{component="adapter"})', async () => {
+    const tg = await startFakeTelegram();
+    const log = await quietLog();
+    const d = defaultConfig().adapters.telegram;
+    const adapter = new TelegramAdapter({ config: { ...d, enabled: true, token: tg.token, apiRoot: tg.apiRoot }, http: testHttp(log), log });
+    let failures = 0;
+    const p = await pipeline(adapter, { log, wrapHost: (h) => ({ ...h, failed: () => { failures++; h.failed(); } }) });
+    assert.equal(failures, 0);
+    await tg.down(); // long polls cut, connections refused
+    await until('a failed poll reported', () => failures > 0);
+    await tg.up();
+    await p.close();
+    await tg.close();
+  });
+});

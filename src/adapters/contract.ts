@@ -41,6 +41,12 @@ export interface AdapterHost {
   submit(message: InboundMessage, onDelta?: (text: string) => void): Promise<Submitted>;
   /** A recipient became reachable (e.g. a WebSocket client for this chat connected): send what waits for it. */
   online(chatId: string): void;
+  /**
+   * The platform connection failed (a poll, a dropped socket, an update the adapter could not handle):
+   * counted as clawdbot_errors_total{component="adapter"}. Not for sends (delivery counts those) nor for
+   * a message the gateway could not record (store).
+   */
+  failed(): void;
 }
 
 /**

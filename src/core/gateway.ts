@@ -100,6 +100,7 @@ export class Gateway {
       receive: (m, onDelta) => this.receive(m, onDelta),
       submit: (m, onDelta) => this.submit(m, onDelta),
       online: (chatId) => this.#deliveries.online(platform, chatId),
+      failed: () => this.#metrics?.error('adapter'),
     };
   }
 

@@ -29,6 +29,8 @@ const START_TIMEOUT_MS = 15_000;
 const EDIT_EVERY_MS = 1200;
 /** Polling with no successful getUpdates for this long is wedged: restart it. */
 const WEDGED_MS = 120_000;
+/** Calls whose failure is the connection's (an adapter error); a send's failure is its delivery's. */
+const CONNECTION_METHODS = new Set(['getMe', 'getUpdates', 'deleteWebhook', 'setWebhook']);
 /** A message that could not be recorded is tried again after this, doubling up to a minute. */
 const RECORD_RETRY_MS = 1000;
 const RECORD_RETRY_MAX_MS = 60_000;
@@ -90,6 +92,7 @@ export class TelegramAdapter implements Adapter {
         return res;
       } catch (err) {
         this.#lastError = `${method}: ${(err as Error).message}`;
+        if (CONNECTION_METHODS.has(method) && !this.#stopping) this.#host?.failed();
         throw err;
       }
     });
@@ -109,6 +112,7 @@ export class TelegramAdapter implements Adapter {
         throw e;
       }
       this.#lastError = e.message;
+      this.#host?.failed();
       this.#log.error({ err: e.error }, 'telegram update handler failed');
     });
     if (this.#cfg.mode === 'webhook') await this.#startWebhook(bot);
@@ -294,6 +298,7 @@ export class TelegramAdapter implements Adapter {
         if (this.#stopping || restarting) return;
         this.#running = false;
         this.#lastError = (err as Error).message;
+        this.#host?.failed();
         this.#log.error({ err: (err as Error).message }, 'telegram polling stopped');
       });
     };
