@@ -515,6 +515,21 @@ describe('gateway: delivery', () => {
     assert.equal(third.duplicate === false && third.delivery, 'sent');
   });
 
+  it('a held reply that fails again when retried keeps holding the replies resent behind it in the same flush', async (t) => {
+    const h = await harness(t);
+    h.adapter.failures.push(new AdapterError('test', 'rate_limited', 'slow down', { retryAfterMs: 100 }));
+    h.adapter.failures.push(new AdapterError('test', 'rate_limited', 'slow down', { retryAfterMs: 300 }));
+    assert.equal(sentState(await h.gateway.receive(msg('r1', 'one'))), 'queued');
+    assert.equal(sentState(await h.gateway.receive(msg('r2', 'two'))), 'queued');
+    await new Promise((r) => setTimeout(r, 120));
+    h.gateway.flushDue(); // both due: one is retried (and refused again), two is chained behind it
+    await poll(() => h.adapter.attempts.length >= 2, 'the retry of one');
+    await settle();
+    assert.deepEqual(h.adapter.sent.map((m) => m.text), [], 'two does not overtake one, which waits for its second retry');
+    await poll(() => { h.gateway.flushDue(); return h.adapter.sent.length === 2; }, 'both sent');
+    assert.deepEqual(h.adapter.sent.map((m) => m.text), ['echo: one', 'echo: two']);
+  });
+
   it('an unexpected error from send counts as a network failure: queued with backoff', async (t) => {
     const h = await harness(t);
     h.adapter.failures.push(new Error('socket hang up'));

@@ -72,7 +72,16 @@ export class Deliveries {
     this.#sending.add(row.id);
     const conversation = `${row.platform}:${row.chatId}`; // conversationKey (src/core/gateway.ts)
     const prev = this.#chains.get(conversation) ?? Promise.resolve();
-    const tail = prev.then(() => this.#send(row, true)).then(() => undefined, () => undefined);
+    const tail = prev.then(() => {
+      // The reply before it in this flush may have failed again: it holds this one (its row was
+      // put back behind it by holdAfter), which due() sends after it.
+      const held = this.#held.get(conversation);
+      if (held !== undefined && held.id < row.id) {
+        this.#sending.delete(row.id);
+        return;
+      }
+      return this.#send(row, true);
+    }).then(() => undefined, () => undefined);
     this.#chains.set(conversation, tail);
     void tail.then(() => {
       if (this.#chains.get(conversation) === tail) this.#chains.delete(conversation);
@@ -175,6 +184,7 @@ export class Deliveries {
       if (e.kind !== 'unavailable') this.#store.outbox.holdAfter(row.platform, row.chatId, row.id, until);
     });
     if (e.kind !== 'unavailable') this.#held.set(`${row.platform}:${row.chatId}`, { id: row.id, until });
+    else this.#release(row.id, `${row.platform}:${row.chatId}`); // it waits for online() now, not for a time
     this.#log.warn({ ...where, err: e.message, retryInMs: wait }, 'reply not delivered yet; will retry');
     return 'queued';
   }
