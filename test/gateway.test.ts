@@ -745,6 +745,21 @@ describe('gateway: group commit', () => {
     assert.equal(h.gateway.queued, 0);
   });
 
+  it('a message whose record fails to commit counts as one store error, not two (its turn fails with it)', async (t) => {
+    const f = fileStore(t);
+    const errors: string[] = [];
+    const metrics: MetricsSink = { message: () => {}, error: (c) => { errors.push(c); }, modelRequest: () => {}, command: () => {}, denial: () => {}, memorySearch: () => {} };
+    const h = await harness(t, { store: f.store, metrics, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
+    const doomed = f.store.write(() => {
+      f.opened.db.pragma('defer_foreign_keys = ON');
+      f.opened.db.prepare("INSERT INTO outbox (inbox_id, platform, chat_id, text, next_attempt_at, created_at) VALUES (999, 'test', 'c1', 'x', 1, 1)").run();
+    });
+    await assert.rejects(h.gateway.receive(msg('x1', 'hello')), /FOREIGN KEY/);
+    await assert.rejects(doomed, /FOREIGN KEY/);
+    await settle();
+    assert.deepEqual(errors, ['store']);
+  });
+
   it('a fixed reply shows no preview (nothing to wait for)', async (t) => {
     const h = await harness(t, { streaming: true, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
     assert.equal(sentState(await h.gateway.receive(msg('f3', 'hello'))), 'sent');

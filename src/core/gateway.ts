@@ -353,7 +353,8 @@ export class Gateway {
       // The message was acknowledged (its record committed) but its turn could not be finished: the
       // row stays pending, and flushDue() redoes it once this turn has left the queue.
       if (t.record.result && !t.record.result.duplicate) this.#redo = true;
-      this.#metrics?.error('store');
+      // A record that failed (the same batch, or before it) was counted by submit(): once per failure.
+      if (t.record.result) this.#metrics?.error('store');
       throw err;
     }
     if (id === null) return DUPLICATE;
