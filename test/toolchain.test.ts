@@ -136,4 +136,21 @@ describe('scripts/toolchain.sh', { skip: !oldNode() && 'no Node older than 22.3 
     assert.equal(r.code, 0, r.out);
     assert.deepEqual(readdirSync(s.cache), [`node-v${VERSION}-linux-x64`]);
   });
+
+  it('removes what a fetch interrupted in this same shell left (an interactive shell outlives Ctrl-C and tries again)', async () => {
+    const s = setup(`registry=${url}\n`);
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      // The shell that sources the toolchain is the one whose earlier fetch was interrupted: its pid is alive.
+      const child = spawn('bash', ['-c', 'mkdir -p "$CLAWDBOT_TOOLCHAIN_DIR/.fetch.$HOSTNAME.$$.AbC123" && . scripts/toolchain.sh && node --version'], {
+        cwd: s.project,
+        env: { PATH: OLD_PATH, HOME: s.home, CLAWDBOT_TOOLCHAIN_DIR: s.cache, CLAWDBOT_NODE_VERSION: VERSION, npm_config_cache: join(s.home, 'npm-cache') },
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stderr.on('data', (d: Buffer) => (out += d));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(readdirSync(s.cache), [`node-v${VERSION}-linux-x64`]);
+  });
 });
