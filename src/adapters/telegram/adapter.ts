@@ -1,5 +1,6 @@
 // Telegram through grammY: long polling (default) or a webhook on the gateway's HTTP server. Only
 // translation lives here; routing, retries and durability are the gateway's.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bot } from 'grammy';
 import type { TelegramAdapterConfig } from '../../core/config/types.ts';
 import { AdapterError } from '../../core/errors.ts';
@@ -280,7 +281,8 @@ export class TelegramAdapter implements Adapter {
       }
       // Polling waits here on purpose: not wedged.
       this.#lastPollAt = Date.now() + wait;
-      const slept = sleep(wait, this.#quit.signal);
+      // Ended early (rejected) by the shutdown's abort: #stopping below says so.
+      const slept = sleep(wait, undefined, { signal: this.#quit.signal }).catch(() => undefined);
       this.#retrying = slept;
       await slept.finally(() => { this.#retrying = undefined; });
       if (this.#stopping) throw new AdapterError('telegram', 'unavailable', 'shutting down');
@@ -350,13 +352,4 @@ export class TelegramAdapter implements Adapter {
     if (this.#cfg.mode === 'polling' && bot?.isRunning()) await bot.stop().catch(() => undefined);
     this.#running = false;
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
