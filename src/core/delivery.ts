@@ -17,6 +17,9 @@ const OFFLINE_RECHECK_MS = 10 * 60_000;
 
 export type Delivery = 'sent' | 'queued' | 'dead';
 
+/** A conversation's key: platform and chat (Gateway's conversationKey is this, for an inbound message). */
+export const chatKey = (platform: string, chatId: string): string => `${platform}:${chatId}`;
+
 export class Deliveries {
   readonly #store: Store;
   readonly #adapters: AdapterRegistry;
@@ -70,7 +73,7 @@ export class Deliveries {
   #resend(row: OutboxRow): void {
     if (this.#sending.has(row.id)) return;
     this.#sending.add(row.id);
-    const conversation = `${row.platform}:${row.chatId}`; // conversationKey (src/core/gateway.ts)
+    const conversation = chatKey(row.platform, row.chatId);
     const prev = this.#chains.get(conversation) ?? Promise.resolve();
     const tail = prev.then(() => {
       // The reply before it in this flush may have failed again: it holds this one (its row was
@@ -156,7 +159,7 @@ export class Deliveries {
     // order is what matters); the mark commits with the next batch. A crash in between means this one
     // reply is sent again on restart — the window the outbox design accepts (docs/ARCHITECTURE.md).
     this.#metrics?.message(row.platform, 'out');
-    if (this.#held.size > 0) this.#release(row.id, `${row.platform}:${row.chatId}`);
+    if (this.#held.size > 0) this.#release(row.id, chatKey(row.platform, row.chatId));
     this.#store.writeOne(() => this.#store.outbox.markSent(row.id, receipt))
       .catch((err: unknown) => this.#log.error({ err, outbox: row.id }, 'could not mark a reply sent; it may be sent again after a restart'))
       .finally(() => this.#sending.delete(row.id));
@@ -171,7 +174,7 @@ export class Deliveries {
     // its turn (or alone, for a message that answered no turn), after 30 days; other transient failures are given up after MAX_ATTEMPTS.
     if (!e.retryable || (e.kind !== 'unavailable' && row.attempts + 1 >= MAX_ATTEMPTS)) {
       await this.#store.write(() => this.#store.outbox.markDead(row.id, e.message));
-      this.#release(row.id, `${row.platform}:${row.chatId}`);
+      this.#release(row.id, chatKey(row.platform, row.chatId));
       this.#log.error({ ...where, err: e }, 'reply could not be delivered; given up');
       return 'dead';
     }
@@ -183,8 +186,9 @@ export class Deliveries {
       // sends them in order: no hold needed there).
       if (e.kind !== 'unavailable') this.#store.outbox.holdAfter(row.platform, row.chatId, row.id, until);
     });
-    if (e.kind !== 'unavailable') this.#held.set(`${row.platform}:${row.chatId}`, { id: row.id, until });
-    else this.#release(row.id, `${row.platform}:${row.chatId}`); // it waits for online() now, not for a time
+    const conversation = chatKey(row.platform, row.chatId);
+    if (e.kind !== 'unavailable') this.#held.set(conversation, { id: row.id, until });
+    else this.#release(row.id, conversation); // it waits for online() now, not for a time
     this.#log.warn({ ...where, err: e.message, retryInMs: wait }, 'reply not delivered yet; will retry');
     return 'queued';
   }

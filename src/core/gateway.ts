@@ -20,7 +20,7 @@ import type { Store } from '../store/store.ts';
 import type { RecordResult } from '../store/inbox.ts';
 import type { MediaConfig } from './config/media.ts';
 import type { Config } from './config/types.ts';
-import { Deliveries } from './delivery.ts';
+import { chatKey, Deliveries } from './delivery.ts';
 import { AdapterError, ExecError, ModelError } from './errors.ts';
 import { MediaError } from './media/errors.ts';
 import type { Executor } from './executor.ts';
@@ -47,7 +47,7 @@ const REDO_MAX_WAIT_MS = 60_000;
 const DUPLICATE: TurnOutcome = { duplicate: true };
 
 export function conversationKey(m: { readonly platform: string; readonly chat: Pick<InboundMessage['chat'], 'id'> }): string {
-  return `${m.platform}:${m.chat.id}`;
+  return chatKey(m.platform, m.chat.id);
 }
 
 export class Gateway {
@@ -175,7 +175,7 @@ export class Gateway {
     const m = this.#redactor ? { ...message, text: this.#redactor.redact(message.text) } : message;
     const committed = this.#store.writeOne(() => this.#store.queueMessage(m, Date.now()));
     // In that chat's order: behind a reply to it that is still on its way.
-    void this.#deliveries.inOrder(conversationKey({ platform: m.platform, chat: { id: m.chatId } }), committed, m).catch(() => undefined);
+    void this.#deliveries.inOrder(chatKey(m.platform, m.chatId), committed, m).catch(() => undefined);
     await committed;
   }
 
