@@ -15,6 +15,7 @@ import type { Config } from '../src/core/config/types.ts';
 import { AdapterError, ModelError } from '../src/core/errors.ts';
 import { Executor } from '../src/core/executor.ts';
 import type { MetricsSink } from '../src/core/metrics-sink.ts';
+import { recordingMetrics } from './helpers/metrics.ts';
 import { Gateway } from '../src/core/gateway.ts';
 import { createLogger } from '../src/core/log.ts';
 import type { ChatMessage, ChatRequest, ChatResult, ModelClient } from '../src/core/models/types.ts';
@@ -235,6 +236,29 @@ interface HarnessOptions {
   /** The adapters show stream previews (StreamingScriptedAdapter). */
   streaming?: boolean;
   metrics?: MetricsSink;
+}
+
+/** A store on a file, and a second connection to read what was committed. */
+function fileStore(t: TestContext) {
+  const dir = mkdtempSync(join(tmpdir(), 'clawdbot-gw-'));
+  const opened = openDb(join(dir, 'x.db'));
+  const store = new Store(opened);
+  const other = openDb(join(dir, 'x.db'));
+  t.after(() => {
+    other.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const seen = (sql: string, ...args: unknown[]) => other.db.prepare(sql).pluck().get(...args);
+  return { opened, store, seen };
+}
+
+/** Makes the commit of the batch now being queued fail (a foreign key checked at COMMIT); resolves to its rejection. */
+function failNextCommit(f: ReturnType<typeof fileStore>): Promise<unknown> {
+  return f.store.write(() => {
+    f.opened.db.pragma('defer_foreign_keys = ON');
+    f.opened.db.prepare("INSERT INTO outbox (inbox_id, platform, chat_id, text, next_attempt_at, created_at) VALUES (999, 'test', 'c1', 'x', 1, 1)").run();
+  });
 }
 
 async function harness(t: TestContext, opts: HarnessOptions = {}) {
@@ -659,19 +683,6 @@ describe('gateway: failures and routing', () => {
 
 describe('gateway: group commit', () => {
   /** A store in a file, and what another process sees of it. */
-  function fileStore(t: TestContext) {
-    const dir = mkdtempSync(join(tmpdir(), 'clawdbot-gw-'));
-    const opened = openDb(join(dir, 'x.db'));
-    const store = new Store(opened);
-    const other = openDb(join(dir, 'x.db'));
-    t.after(() => {
-      other.close();
-      store.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const seen = (sql: string, ...args: unknown[]) => other.db.prepare(sql).pluck().get(...args);
-    return { opened, store, seen };
-  }
 
   it('a reply leaves only once its turn is durable', async (t) => {
     const f = fileStore(t);
@@ -747,13 +758,9 @@ describe('gateway: group commit', () => {
 
   it('a message whose record fails to commit counts as one store error, not two (its turn fails with it)', async (t) => {
     const f = fileStore(t);
-    const errors: string[] = [];
-    const metrics: MetricsSink = { message: () => {}, error: (c) => { errors.push(c); }, modelRequest: () => {}, command: () => {}, denial: () => {}, memorySearch: () => {} };
+    const { sink: metrics, errors } = recordingMetrics();
     const h = await harness(t, { store: f.store, metrics, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
-    const doomed = f.store.write(() => {
-      f.opened.db.pragma('defer_foreign_keys = ON');
-      f.opened.db.prepare("INSERT INTO outbox (inbox_id, platform, chat_id, text, next_attempt_at, created_at) VALUES (999, 'test', 'c1', 'x', 1, 1)").run();
-    });
+    const doomed = failNextCommit(f);
     await assert.rejects(h.gateway.receive(msg('x1', 'hello')), /FOREIGN KEY/);
     await assert.rejects(doomed, /FOREIGN KEY/);
     await settle();
@@ -770,10 +777,7 @@ describe('gateway: group commit', () => {
     const f = fileStore(t);
     const h = await harness(t, { store: f.store, routes: [{ index: 0, match: null, action: 'send_welcome_message', source: 'test' }] });
     // Another write of the same batch makes its commit fail (a foreign key checked at COMMIT).
-    const doomed = f.store.write(() => {
-      f.opened.db.pragma('defer_foreign_keys = ON');
-      f.opened.db.prepare("INSERT INTO outbox (inbox_id, platform, chat_id, text, next_attempt_at, created_at) VALUES (999, 'test', 'c1', 'x', 1, 1)").run();
-    });
+    const doomed = failNextCommit(f);
     await assert.rejects(h.gateway.receive(msg('x1', 'hello')), /FOREIGN KEY/);
     await assert.rejects(doomed, /FOREIGN KEY/);
     await settle();
@@ -787,8 +791,7 @@ describe('gateway: group commit', () => {
 
   it('a turn whose completion fails to commit (a full disk for a moment) is redone by the retry timer, not left unanswered until a restart', async (t) => {
     const f = fileStore(t);
-    const errors: string[] = [];
-    const metrics: MetricsSink = { message: () => {}, error: (c) => { errors.push(c); }, modelRequest: () => {}, command: () => {}, denial: () => {}, memorySearch: () => {} };
+    const { sink: metrics, errors } = recordingMetrics();
     const h = await harness(t, { store: f.store, metrics });
     h.model.hold = true;
     const turn = h.gateway.receive(msg('d1', 'hello'));
@@ -816,10 +819,7 @@ describe('gateway: group commit', () => {
 
 describe('gateway: a disk that stays full', () => {
   it('a turn whose completion keeps failing is redone with a growing wait, not every second', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'clawdbot-gw-'));
-    const opened = openDb(join(dir, 'x.db'));
-    const store = new Store(opened);
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const { opened, store } = fileStore(t);
     const h = await harness(t, { store });
     h.model.hold = true;
     const turn = h.gateway.receive(msg('f1', 'hello'));

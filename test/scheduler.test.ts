@@ -12,7 +12,7 @@ import pino from 'pino';
 import { AdapterRegistry } from '../src/adapters/registry.ts';
 import { loadConfig } from '../src/core/config/load.ts';
 import type { ScheduleSpec } from '../src/core/config/schedules.ts';
-import type { MetricsSink } from '../src/core/metrics-sink.ts';
+import { recordingMetrics } from './helpers/metrics.ts';
 import { Executor } from '../src/core/executor.ts';
 import { Gateway } from '../src/core/gateway.ts';
 import { scheduledRun } from '../src/core/scheduled-run.ts';
@@ -519,8 +519,7 @@ describe('scheduled runs through the executor', () => {
     const config = loadConfig({ file: s.write('clawdbot.yaml', yaml), env: {}, home: s.dir, cwd: s.dir });
     const store = Store.open(':memory:');
     const log = await quietLog();
-    const errors: string[] = [];
-    const metrics: MetricsSink = { message: () => {}, error: (c) => { errors.push(c); }, modelRequest: () => {}, command: () => {}, denial: () => {}, memorySearch: () => {} };
+    const { sink: metrics, errors } = recordingMetrics();
     const executor = new Executor({ config, store, log, model: echoModel, metrics });
     const chat = new ChatAdapter();
     const adapters = new AdapterRegistry();
